@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace EchoApi.Echo;
+
+/// <summary><c>POST /echo</c>: the body comes back, byte for byte, streamed.</summary>
+public static class EchoEndpoints
+{
+    /// <summary>Maps <c>POST /echo</c>.</summary>
+    public static RouteGroupBuilder MapEcho(this RouteGroupBuilder group)
+    {
+        group.MapPost("/echo", EchoAsync)
+            .WithName("Echo")
+            .WithTags("Echo")
+            .WithSummary("Echoes the request body")
+            .WithDescription("Answers with exactly the bytes received and the same Content-Type (application/octet-stream when none was sent). Bodies over EchoApi:MaxEchoBytes get 413.");
+        return group;
+    }
+
+    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(HttpContext context, IOptions<EchoApiOptions> options, ILogger<EchoApiOptions> logger)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var limit = options.Value.MaxEchoBytes;
+        if (request.ContentLength > limit)
+        {
+            return TooLarge(limit, $"The body is {request.ContentLength} bytes");
+        }
+
+        // Kestrel enforces the limit while reading too, which is what catches chunked bodies.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limit;
+        }
+
+        response.ContentType = request.ContentType ?? "application/octet-stream";
+        response.ContentLength = request.ContentLength;
+        try
+        {
+            await request.BodyReader.CopyToAsync(response.BodyWriter, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            if (!response.HasStarted)
+            {
+                response.ContentLength = null;
+                return TooLarge(limit, "The chunked body grew past the limit");
+            }
+
+            // Part of the echo is already on its way under a 200: the only honest end is a broken
+            // response, which the client sees as an incomplete chunked body, not as a complete echo.
+            logger.EchoCutOff(limit, context.Connection.Id);
+            context.Abort();
+        }
+
+        return TypedResults.Empty;
+    }
+
+    private static ProblemHttpResult TooLarge(long limit, string what) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Payload Too Large",
+        detail: $"{what}; this service echoes at most {limit} bytes (EchoApi:MaxEchoBytes).");
+}

@@ -1,0 +1,16 @@
+namespace EchoApi.Identity;
+
+/// <summary>Who the kernel says the caller is.</summary>
+/// <param name="Uid">The caller's uid.</param>
+/// <param name="Gid">The caller's primary gid.</param>
+/// <param name="Pid">The caller's pid, or null when its process is not visible in the service's pid namespace.</param>
+/// <param name="User">The caller's user name (the uid when the user database has none).</param>
+/// <param name="Group">The name of the caller's primary group.</param>
+/// <param name="Groups">The caller's supplementary groups, as the kernel reports them.</param>
+/// <param name="IsOwner">Whether the caller is the socket's owner.</param>
+public sealed record WhoAmIResponse(uint Uid, uint Gid, int? Pid, string User, string Group, IReadOnlyList<GroupEntry> Groups, bool IsOwner);
+
+/// <summary>A group of the caller.</summary>
+/// <param name="Gid">The gid.</param>
+/// <param name="Name">The group's name (the gid when the group database has none).</param>
+public sealed record GroupEntry(uint Gid, string Name);

@@ -1,0 +1,77 @@
+using EchoApi;
+using EchoApi.Echo;
+using EchoApi.Health;
+using EchoApi.Identity;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+using PeerCredentials;
+using PeerCredentials.Authentication;
+using PeerCredentials.Sockets;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
+builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+
+// Settings: bound from "EchoApi", checked before the socket exists.
+builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
+builder.Services.AddSingleton<EchoApiOptionsSetup>();
+builder.Services.AddSingleton<IPostConfigureOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
+builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
+
+// The Unix socket: created safely, every connection's peer credentials read by the kernel.
+builder.Services.AddUnixSocketFiles();
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+    kestrel.ListenUnixSocketFile(options.SocketPath!, new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value }, listen => listen.UsePeerCredentials());
+});
+
+// Identity from the socket, and "socket owner only" for everything not marked otherwise.
+builder.Services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
+builder.Services.AddAuthorization();
+builder.Services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOptions>>((authorization, echo) =>
+{
+    var owner = new AuthorizationPolicyBuilder().RequireSocketOwner(echo.Value.OwnerUserId!.Value, echo.Value.AllowRoot).Build();
+    authorization.AddPolicy(EchoPolicies.Owner, owner);
+    authorization.DefaultPolicy = owner;
+    authorization.FallbackPolicy = owner;
+});
+
+builder.Services.AddProblemDetails();
+// Nothing here protects data; keep authentication's key ring in memory instead of on disk.
+builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, EchoApiJsonContext.Default));
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHealth();
+app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
+    .MapEcho()
+    .MapWhoAmI();
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+    app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+});
+
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is OptionsValidationException or UnixSocketFileException or PlatformNotSupportedException or IOException)
+{
+    // One clear line: what is wrong and which setting or path it is about.
+    await Console.Error.WriteLineAsync($"echoapi: {e.Message}");
+    return 1;
+}
+
+/// <summary>The service's entry point; public so tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,37 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace PeerCredentials;
+
+internal static partial class LoggingExtensions
+{
+    [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId} is not on a Unix socket; it carries no peer credentials.")]
+    public static partial void NotAUnixSocket(this ILogger logger, string connectionId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Connection {ConnectionId} closed: its peer credentials could not be read ({SocketError}).")]
+    public static partial void CredentialsUnreadable(this ILogger logger, string connectionId, SocketError socketError, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid}.")]
+    public static partial void PeerConnected(this ILogger logger, string connectionId, uint uid, uint gid, int pid);
+
+    [LoggerMessage(4, LogLevel.Debug, "Request on connection {ConnectionId} carries no peer credentials; no identity.")]
+    public static partial void NoPeerCredentials(this ILogger logger, string connectionId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Refused {Method} {Path} for uid {Uid} gid {Gid} pid {Pid} ({Executable}): {Reason}")]
+    public static partial void PeerRefused(this ILogger logger, string method, string path, uint uid, uint gid, int pid, string executable, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "Refused {Method} {Path} on connection {ConnectionId}: no peer credentials (not a Unix socket connection).")]
+    public static partial void UnauthenticatedRequest(this ILogger logger, string method, string path, string connectionId);
+
+    [LoggerMessage(7, LogLevel.Information, "Removed stale socket {Path}: nothing was listening on it.")]
+    public static partial void StaleSocketRemoved(this ILogger logger, string path);
+
+    [LoggerMessage(8, LogLevel.Debug, "Removed socket {Path} on shutdown.")]
+    public static partial void SocketRemoved(this ILogger logger, string path);
+
+    [LoggerMessage(9, LogLevel.Warning, "Left {Path} in place on shutdown: it is no longer the socket this process created.")]
+    public static partial void SocketReplaced(this ILogger logger, string path);
+
+    [LoggerMessage(10, LogLevel.Warning, "Could not remove socket {Path} on shutdown.")]
+    public static partial void SocketRemovalFailed(this ILogger logger, string path, Exception exception);
+}

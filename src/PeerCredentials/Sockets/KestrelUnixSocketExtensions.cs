@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PeerCredentials.Sockets;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Listening on Unix socket files that are created safely.</summary>
+public static class KestrelUnixSocketExtensions
+{
+    /// <summary>
+    /// Lets Kestrel's Sockets transport create the files of endpoints added with
+    /// <see cref="ListenUnixSocketFile"/>: private directory, stale-socket handling, mode and group set
+    /// before <c>listen()</c>, removal on shutdown.
+    /// </summary>
+    public static IServiceCollection AddUnixSocketFiles(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<UnixSocketFileBinder>();
+        services.AddOptions<SocketTransportOptions>()
+            .Configure<UnixSocketFileBinder>((transport, binder) => transport.CreateBoundListenSocket = binder.CreateBoundListenSocket);
+        return services;
+    }
+
+    /// <summary>
+    /// Listens on the Unix socket file at <paramref name="path"/>, created as <paramref name="fileOptions"/>
+    /// say. An abstract socket (<c>@name</c>) has no file: no permission protects it.
+    /// </summary>
+    /// <exception cref="UnixSocketFileException">The path cannot be a socket path.</exception>
+    public static void ListenUnixSocketFile(this KestrelServerOptions options, string path, UnixSocketFileOptions fileOptions, Action<ListenOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(fileOptions);
+        if (UnixSocketPaths.Validate(path) is { } problem)
+        {
+            throw new UnixSocketFileException($"Socket path {problem}.");
+        }
+
+        if (!UnixSocketPaths.IsAbstract(path))
+        {
+            var binder = options.ApplicationServices.GetService<UnixSocketFileBinder>()
+                ?? throw new InvalidOperationException($"Call services.{nameof(AddUnixSocketFiles)}() before listening on Unix socket files.");
+            binder.Register(path, fileOptions);
+        }
+
+        options.ListenUnixSocket(path, configure);
+    }
+}
