@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using EchoApi.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace EchoApi.Tests;
+
+/// <summary>Who gets in: the kernel's word on the peer, through the handler and the owner policy.</summary>
+public sealed class AuthorizationTests
+{
+    private static readonly CancellationToken Cancel = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task WhoAmIAgreesWithId()
+    {
+        using var server = EchoApiFactory.Start();
+        using var client = server.CreateUnixClient();
+
+        using var json = JsonDocument.Parse(await client.GetStringAsync("/whoami", Cancel));
+        var me = json.RootElement;
+
+        Assert.Equal(await Id("-u"), me.GetProperty("uid").GetUInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(await Id("-g"), me.GetProperty("gid").GetUInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(await Id("-un"), me.GetProperty("user").GetString());
+        Assert.Equal(await Id("-gn"), me.GetProperty("group").GetString());
+        Assert.Equal(Environment.ProcessId, me.GetProperty("pid").GetInt32());
+        Assert.True(me.GetProperty("isOwner").GetBoolean());
+
+        // id -G is the primary group plus the supplementary groups; the kernel reports the latter.
+        var groups = me.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("gid").GetUInt32()).Append(me.GetProperty("gid").GetUInt32());
+        var expected = (await Id("-G")).Split(' ').Select(uint.Parse);
+        Assert.Equal(expected.Order().Distinct(), groups.Order().Distinct());
+    }
+
+    [Fact]
+    public async Task ForeignUidIsRefusedWith403AndNothingIsEchoed()
+    {
+        Privileges.RequireRoot("connecting as uid 65534");
+        using var server = EchoApiFactory.StartOpenToAll();
+        var nobody = Command.AsUser(Privileges.Nobody);
+
+        var (echoStatus, echoBody, echoHeaders) = await Command.CurlAsync(server.SocketPath, "/echo", nobody, ["--data-binary", "top secret payload"]);
+        var (whoStatus, whoBody, _) = await Command.CurlAsync(server.SocketPath, "/whoami", nobody);
+
+        Assert.Equal(403, echoStatus);
+        Assert.Contains("Content-Type: application/problem+json", echoHeaders, StringComparison.OrdinalIgnoreCase);
+        var problem = JsonDocument.Parse(echoBody).RootElement;
+        Assert.Equal(403, problem.GetProperty("status").GetInt32());
+        Assert.Equal($"uid 65534 is not the owner of this socket (uid {Privileges.EffectiveUserId}).", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("top secret", Encoding.UTF8.GetString(echoBody), StringComparison.Ordinal);
+
+        Assert.Equal(403, whoStatus);
+        Assert.Equal(403, JsonDocument.Parse(whoBody).RootElement.GetProperty("status").GetInt32());
+
+        var refusal = Assert.Single(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Refused POST /echo", StringComparison.Ordinal));
+        Assert.Matches(@"uid 65534 gid 65534 pid [1-9]\d* \(/usr/bin/curl\)", refusal.Message);
+    }
+
+    [Fact]
+    public async Task ForeignUidMayStillAskForHealth()
+    {
+        Privileges.RequireRoot("connecting as uid 65534");
+        using var server = EchoApiFactory.StartOpenToAll();
+
+        var (status, body, _) = await Command.CurlAsync(server.SocketPath, "/healthz", Command.AsUser(Privileges.Nobody));
+
+        Assert.Equal(200, status);
+        Assert.Equal("ok", Encoding.UTF8.GetString(body));
+    }
+
+    [Fact]
+    public async Task ForeignUidIsRefusedOnUnknownRoutesToo()
+    {
+        Privileges.RequireRoot("connecting as uid 65534");
+        using var server = EchoApiFactory.StartOpenToAll();
+
+        var (status, _, _) = await Command.CurlAsync(server.SocketPath, "/no/such/route", Command.AsUser(Privileges.Nobody));
+
+        Assert.Equal(403, status);
+    }
+
+    [Fact]
+    public async Task CallerIsRefusedWhenTheOwnerIsAnotherUid()
+    {
+        // Runs as any user: the test process itself is the foreign peer here. As root, this is the
+        // classic rule: not even root gets in when root is not the owner.
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:Owner"] = Privileges.Stranger.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        using var client = server.CreateUnixClient();
+
+        using var response = await client.PostAsync("/echo", new StringContent("hello"), Cancel);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("detail").GetString();
+        Assert.Equal(
+            Privileges.IsRoot
+                ? "uid 0 (root) is not the owner of this socket (uid 12345), and root is not allowed."
+                : $"uid {Privileges.EffectiveUserId} is not the owner of this socket (uid 12345).",
+            detail);
+    }
+
+    [Fact]
+    public async Task RootIsAllowedWhenAllowRootIsSet()
+    {
+        Privileges.RequireRoot("checking that root passes with AllowRoot");
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?>
+        {
+            ["EchoApi:Owner"] = "12345",
+            ["EchoApi:AllowRoot"] = "true",
+        });
+        using var client = server.CreateUnixClient();
+
+        using var response = await client.PostAsync("/echo", new StringContent("root may"), Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("root may", await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task OwnerGivenByUidIsLetInAndItsSupplementaryGroupsArrive()
+    {
+        Privileges.RequireRoot("connecting as uid 12345 with supplementary groups");
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:Owner"] = "12345" });
+
+        var (status, body, _) = await Command.CurlAsync(server.SocketPath, "/whoami", Command.AsUser(Privileges.Stranger, 4242, 4343, 0));
+
+        Assert.Equal(200, status);
+        var me = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(12345u, me.GetProperty("uid").GetUInt32());
+        Assert.Equal(12345u, me.GetProperty("gid").GetUInt32());
+        Assert.Equal("12345", me.GetProperty("user").GetString()); // no such user: the number stands in
+        Assert.True(me.GetProperty("isOwner").GetBoolean());
+        var groups = me.GetProperty("groups").EnumerateArray().Select(g => (g.GetProperty("gid").GetUInt32(), g.GetProperty("name").GetString())).ToArray();
+        Assert.Equal([(0u, "root"), (4242u, "4242"), (4343u, "4343")], groups.Order());
+    }
+
+    [Fact]
+    public async Task OwnerMayBeGivenByUserName()
+    {
+        Privileges.RequireRoot("connecting as the user 'daemon'");
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:Owner"] = "daemon" });
+
+        var (asDaemon, _, _) = await Command.CurlAsync(server.SocketPath, "/whoami", Command.AsUser(1)); // daemon is uid 1 on Debian
+        var (asNobody, _, _) = await Command.CurlAsync(server.SocketPath, "/whoami", Command.AsUser(Privileges.Nobody));
+
+        Assert.Equal(200, asDaemon);
+        Assert.Equal(403, asNobody);
+    }
+
+    private static async Task<string> Id(string flag)
+    {
+        var result = await Command.RunAsync(["id", flag]);
+        Assert.Equal(0, result.ExitCode);
+        return result.StdoutText.Trim();
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using EchoApi.Tests.Infrastructure;
+
+namespace EchoApi.Tests;
+
+public sealed class LimitTests : IDisposable
+{
+    private const int Limit = 64 * 1024;
+    private static readonly CancellationToken Cancel = TestContext.Current.CancellationToken;
+    private readonly EchoApiFactory _server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:MaxEchoBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+    public void Dispose() => _server.Dispose();
+
+    [Fact]
+    public async Task BodyOverTheLimitGets413AndTheNextConnectionWorks()
+    {
+        var (status, body, headers) = await Command.CurlAsync(_server.SocketPath, "/echo", curlArguments: ["--data-binary", "@-"], stdin: new byte[Limit + 1]);
+
+        Assert.Equal(413, status);
+        Assert.Contains("application/problem+json", headers, StringComparison.Ordinal);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(413, problem.GetProperty("status").GetInt32());
+        Assert.Contains("EchoApi:MaxEchoBytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        using var client = _server.CreateUnixClient();
+        using var next = await client.PostAsync("/echo", new ByteArrayContent(new byte[Limit]), Cancel);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(Limit, (await next.Content.ReadAsByteArrayAsync(Cancel)).Length);
+    }
+
+    [Fact]
+    public async Task BodyOfExactlyTheLimitIsEchoed()
+    {
+        var payload = new byte[Limit];
+        new Random(7).NextBytes(payload);
+
+        var response = await RawHttp.PostAsync(_server.SocketPath, "/echo", payload, cancellationToken: Cancel);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(payload, response.Body);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOverTheLimitBeforeTheAnswerStartsGets413()
+    {
+        // The first read already crosses the limit, so nothing has been echoed yet: a clean 413.
+        var response = await RawHttp.PostAsync(_server.SocketPath, "/echo", new byte[Limit * 2], chunked: true, cancellationToken: Cancel);
+
+        Assert.Equal(413, response.Status);
+        Assert.Equal("application/problem+json", response.Headers["Content-Type"]);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyThatOutgrowsTheLimitMidEchoEndsInABrokenAnswerNotACompleteOne()
+    {
+        // Once part of the echo is out under 200, the server cuts the connection: the client can tell
+        // the answer is incomplete (no final chunk) rather than take a truncated echo for a whole one.
+        var payload = new byte[Limit * 16];
+        using var socket = await UnixHttp.ConnectAsync(_server.SocketPath, Cancel);
+        await using var stream = new NetworkStream(socket);
+        await stream.WriteAsync("POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray(), Cancel);
+        await stream.WriteAsync("1000\r\n"u8.ToArray(), Cancel);
+        await stream.WriteAsync(new byte[0x1000], Cancel);
+        await stream.WriteAsync("\r\n"u8.ToArray(), Cancel);
+
+        var received = new MemoryStream();
+        var reading = stream.CopyToAsync(received, Cancel);
+        try
+        {
+            for (var sent = 0x1000; sent < payload.Length; sent += 0x1000)
+            {
+                await Task.Delay(1, Cancel);
+                await stream.WriteAsync("1000\r\n"u8.ToArray(), Cancel);
+                await stream.WriteAsync(new byte[0x1000], Cancel);
+                await stream.WriteAsync("\r\n"u8.ToArray(), Cancel);
+            }
+        }
+        catch (IOException)
+        {
+            // The server has closed the connection under us: expected.
+        }
+
+        try
+        {
+            await reading.WaitAsync(UnixHttp.Timeout, Cancel);
+        }
+        catch (IOException)
+        {
+        }
+
+        var raw = received.ToArray();
+        Assert.StartsWith("HTTP/1.1 200", System.Text.Encoding.ASCII.GetString(raw, 0, Math.Min(raw.Length, 12)), StringComparison.Ordinal);
+        Assert.False(raw.AsSpan().EndsWith("0\r\n\r\n"u8), "The cut-off echo must not end like a complete chunked answer.");
+        Assert.Contains(_server.Logs.Entries, e => e.Message.Contains("cut off", StringComparison.Ordinal));
+    }
+}
