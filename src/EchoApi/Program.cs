@@ -43,32 +43,33 @@ builder.Services.AddProblemDetails();
 builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, EchoApiJsonContext.Default));
 
-var app = builder.Build();
-
-app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.UseAuthentication();
-app.UseAuthorization();
-
-app.MapHealth();
-app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
-    .MapEcho()
-    .MapWhoAmI();
-
-app.Lifetime.ApplicationStarted.Register(() =>
-{
-    var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
-    app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
-});
-
+// Settings and socket problems surface while building (Kestrel's endpoints) or starting: each is
+// reported as one clear line and a non-zero exit, before any socket exists.
 try
 {
+    var app = builder.Build();
+
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseAuthentication();
+    app.UseAuthorization();
+
+    app.MapHealth();
+    app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
+        .MapEcho()
+        .MapWhoAmI();
+
+    app.Lifetime.ApplicationStarted.Register(() =>
+    {
+        var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+        app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+    });
+
     await app.RunAsync();
     return 0;
 }
 catch (Exception e) when (e is OptionsValidationException or UnixSocketFileException or PlatformNotSupportedException or IOException)
 {
-    // One clear line: what is wrong and which setting or path it is about.
     await Console.Error.WriteLineAsync($"echoapi: {e.Message}");
     return 1;
 }

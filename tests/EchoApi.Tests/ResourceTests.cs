@@ -1,0 +1,65 @@
+using System.Net.Sockets;
+using EchoApi.Tests.Infrastructure;
+
+namespace EchoApi.Tests;
+
+/// <summary>Per-connection resources are released with the connection.</summary>
+public sealed class ResourceTests : IDisposable
+{
+    private readonly TempSocketDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task ThousandConnectionsLeakNoPidFdsOrOtherDescriptors()
+    {
+        var socketPath = _directory.File("echo.sock");
+        await using var server = await EchoApiProcess.StartListeningAsync(socketPath);
+        await RequestHealthAsync(socketPath); // warm up: first request opens what the process keeps
+        var baseline = await SettledOpenFilesAsync(server, int.MaxValue);
+
+        // While a connection is open, the server holds its peer's pidfd (Linux 6.5+: SO_PEERPIDFD).
+        using (var held = await UnixHttp.ConnectAsync(socketPath, TestContext.Current.CancellationToken))
+        {
+            await held.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+            var answer = new byte[256];
+            Assert.True(await held.ReceiveAsync(answer, TestContext.Current.CancellationToken) > 0);
+            if (Environment.OSVersion.Version >= new Version(6, 5))
+            {
+                Assert.Contains(server.OpenFiles(), f => f.Contains("pidfd", StringComparison.Ordinal));
+            }
+        }
+
+        for (var i = 0; i < 1000; i++)
+        {
+            await RequestHealthAsync(socketPath);
+        }
+
+        var after = await SettledOpenFilesAsync(server, baseline.Count);
+        Assert.True(after.Count <= baseline.Count, $"Open descriptors grew from {baseline.Count} to {after.Count}: {string.Join(", ", after.Except(baseline))}");
+        Assert.DoesNotContain(after, f => f.Contains("pidfd", StringComparison.Ordinal));
+    }
+
+    private static async Task RequestHealthAsync(string socketPath)
+    {
+        using var socket = await UnixHttp.ConnectAsync(socketPath);
+        await using var stream = new NetworkStream(socket);
+        await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync().WaitAsync(UnixHttp.Timeout);
+        Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
+    }
+
+    /// <summary>The server's open files once closing connections have been noticed (or the timeout passed).</summary>
+    private static async Task<IReadOnlyList<string>> SettledOpenFilesAsync(EchoApiProcess server, int target)
+    {
+        var files = server.OpenFiles();
+        for (var i = 0; i < 100 && (files.Count > target || files.Any(f => f.Contains("pidfd", StringComparison.Ordinal))); i++)
+        {
+            await Task.Delay(100);
+            files = server.OpenFiles();
+        }
+
+        return files;
+    }
+}
