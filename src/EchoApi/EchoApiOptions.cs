@@ -34,6 +34,26 @@ public sealed class EchoApiOptions
     /// <value>Defaults to 16 MiB.</value>
     public long MaxEchoBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>The raw line-echo socket's path (the classic <c>nc -U</c> protocol); empty turns it off.</summary>
+    /// <value>Defaults to <c>line.sock</c> beside <see cref="SocketPath"/>.</value>
+    public string? LineSocketPath { get; set; }
+
+    /// <summary>The longest line the raw line socket accepts, in bytes; a longer one gets <c>Line too long</c>.</summary>
+    /// <value>Defaults to 64 KiB.</value>
+    public int MaxLineBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The largest WebSocket message <c>/echo/ws</c> accepts, in bytes; a larger one closes with 1009.</summary>
+    /// <value>Defaults to 64 KiB.</value>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long a WebSocket or line-socket peer may send nothing before the server closes it.</summary>
+    /// <value>Defaults to 5 minutes.</value>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the server pings an open WebSocket; a peer that does not answer within <see cref="IdleTimeout"/> is dropped.</summary>
+    /// <value>Defaults to 30 seconds.</value>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The owner's uid, resolved from <see cref="Owner"/> after binding; <see langword="null"/> when it does not resolve.</summary>
     internal uint? OwnerUserId { get; set; }
 

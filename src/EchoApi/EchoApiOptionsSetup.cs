@@ -14,6 +14,11 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             options.SocketPath = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
         }
 
+        // null: beside the HTTP socket; empty: no line socket.
+        options.LineSocketPath ??= UnixSocketPaths.IsAbstract(options.SocketPath)
+            ? options.SocketPath + ".line"
+            : Path.Combine(Path.GetDirectoryName(options.SocketPath) ?? "/", "line.sock");
+
         options.SocketFileMode = EchoApiOptions.ParseSocketMode(options.SocketMode);
         if (string.IsNullOrWhiteSpace(options.Owner))
         {
@@ -32,6 +37,38 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
         if (UnixSocketPaths.Validate(options.SocketPath) is { } pathProblem)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.SocketPath)} {pathProblem}.");
+        }
+
+        if (!string.IsNullOrEmpty(options.LineSocketPath))
+        {
+            if (UnixSocketPaths.Validate(options.LineSocketPath) is { } lineProblem)
+            {
+                failures.Add($"{Prefix}{nameof(EchoApiOptions.LineSocketPath)} {lineProblem}.");
+            }
+            else if (options.LineSocketPath == options.SocketPath)
+            {
+                failures.Add($"{Prefix}{nameof(EchoApiOptions.LineSocketPath)} is the same path as {Prefix}{nameof(EchoApiOptions.SocketPath)}; give it its own path, or an empty one to turn it off.");
+            }
+        }
+
+        if (options.MaxLineBytes <= 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxLineBytes)} must be a positive number of bytes, not {options.MaxLineBytes}.");
+        }
+
+        if (options.MaxMessageBytes <= 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxMessageBytes)} must be a positive number of bytes, not {options.MaxMessageBytes}.");
+        }
+
+        if (options.IdleTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.IdleTimeout)} must be a positive time span (such as 00:05:00), not {options.IdleTimeout}.");
+        }
+
+        if (options.KeepAliveInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.KeepAliveInterval)} must be a positive time span (such as 00:00:30), not {options.KeepAliveInterval}.");
         }
 
         if (options.SocketFileMode is null)

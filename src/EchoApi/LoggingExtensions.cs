@@ -7,4 +7,22 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(2, LogLevel.Information, "EchoApi listening on {SocketPath} (owner uid {OwnerUid}). Try: curl --unix-socket {SocketPath} -d hello http://localhost/echo")]
     public static partial void Listening(this ILogger logger, string socketPath, uint ownerUid);
+
+    [LoggerMessage(3, LogLevel.Information, "WebSocket on connection {ConnectionId}: message over {MaxMessageBytes} bytes (EchoApi:MaxMessageBytes); closing with 1009.")]
+    public static partial void WebSocketMessageTooBig(this ILogger logger, string connectionId, int maxMessageBytes);
+
+    [LoggerMessage(4, LogLevel.Debug, "WebSocket on connection {ConnectionId}: sent close {Status} ({Reason}).")]
+    public static partial void WebSocketClosing(this ILogger logger, string connectionId, int status, string reason);
+
+    [LoggerMessage(5, LogLevel.Information, "WebSocket on connection {ConnectionId} ended by a protocol error (close status {CloseStatus}): {Error}")]
+    public static partial void WebSocketFailed(this ILogger logger, string connectionId, System.Net.WebSockets.WebSocketCloseStatus? closeStatus, string error);
+
+    [LoggerMessage(6, LogLevel.Debug, "WebSocket on connection {ConnectionId} aborted.")]
+    public static partial void WebSocketAborted(this ILogger logger, string connectionId);
+
+    [LoggerMessage(7, LogLevel.Warning, "UID mismatch ({Uid} != {OwnerUid}). Closing connection. (gid {Gid}, pid {Pid}, {Executable}: {Reason})")]
+    public static partial void LineUidMismatch(this ILogger logger, string uid, uint ownerUid, uint? gid, int? pid, string executable, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "EchoApi line-echo socket on {LineSocketPath}. Try: nc -U {LineSocketPath}")]
+    public static partial void ListeningForLines(this ILogger logger, string lineSocketPath);
 }

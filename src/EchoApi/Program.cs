@@ -2,6 +2,8 @@ using EchoApi;
 using EchoApi.Echo;
 using EchoApi.Health;
 using EchoApi.Identity;
+using EchoApi.LineProtocol;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -24,7 +26,12 @@ builder.Services.AddUnixSocketFiles();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;
-    kestrel.ListenUnixSocketFile(options.SocketPath!, new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value }, listen => listen.UsePeerCredentials());
+    var file = new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value };
+    kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials());
+    if (!string.IsNullOrEmpty(options.LineSocketPath))
+    {
+        kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials().UseConnectionHandler<LineEchoConnectionHandler>());
+    }
 });
 
 // Identity from the socket, and "socket owner only" for everything not marked otherwise.
@@ -51,18 +58,24 @@ try
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseWebSockets();
     app.UseAuthentication();
     app.UseAuthorization();
 
     app.MapHealth();
     app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
         .MapEcho()
+        .MapWebSocketEcho()
         .MapWhoAmI();
 
     app.Lifetime.ApplicationStarted.Register(() =>
     {
         var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
         app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+        if (!string.IsNullOrEmpty(options.LineSocketPath))
+        {
+            app.Logger.ListeningForLines(options.LineSocketPath);
+        }
     });
 
     await app.RunAsync();

@@ -1,0 +1,152 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+using PeerCredentials;
+using PeerCredentials.Authentication;
+
+namespace EchoApi.LineProtocol;
+
+/// <summary>
+/// The classic line-echo protocol on a raw Unix socket, as <c>nc -U</c> speaks it: every line comes
+/// back as <c>&gt; line</c>. The peer is authorized once, at connect, with the same owner policy as the
+/// HTTP routes, on the principal the peer-credential library builds.
+/// </summary>
+internal sealed class LineEchoConnectionHandler(
+    IAuthorizationService authorization,
+    PeerCredentialPrincipalFactory principals,
+    IOptions<EchoApiOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<LineEchoConnectionHandler> logger) : ConnectionHandler
+{
+    private static readonly byte[] Prompt = "> "u8.ToArray();
+    private static readonly byte[] Unauthorized = "Unauthorized access\n"u8.ToArray();
+    private static readonly byte[] TooLong = "Line too long\n"u8.ToArray();
+    private static readonly byte[] Idle = "Idle timeout\n"u8.ToArray();
+    private static readonly byte[] ShuttingDown = "Server shutting down\n"u8.ToArray();
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var settings = options.Value;
+        var credential = connection.Features.Get<IPeerCredentialFeature>()?.Credential;
+        var principal = credential is null ? new ClaimsPrincipal(new ClaimsIdentity()) : principals.CreatePrincipal(credential);
+        var decision = await authorization.AuthorizeAsync(principal, resource: null, EchoPolicies.Owner);
+        if (!decision.Succeeded)
+        {
+            var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
+            logger.LineUidMismatch(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
+            await SendAsync(connection.Transport.Output, Unauthorized, lifetime.ApplicationStopping);
+            return;
+        }
+
+        try
+        {
+            if (await EchoLinesAsync(connection.Transport, settings) is { } ending)
+            {
+                await SendAsync(connection.Transport.Output, ending, lifetime.ApplicationStopping);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Shutting down while the peer does not read: nothing more can reach it.
+        }
+        catch (ConnectionResetException)
+        {
+            // The peer went away mid-line.
+        }
+    }
+
+    /// <summary>Echoes lines until EOF, returning the one-line message to end with, if any.</summary>
+    private async Task<byte[]?> EchoLinesAsync(IDuplexPipe transport, EchoApiOptions settings)
+    {
+        var input = transport.Input;
+        var output = transport.Output;
+        // Not the connection's ConnectionClosed: Kestrel fires it when the peer half-closes, and lines
+        // that arrived with the peer's EOF must still be answered. The pipes report the end themselves.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        while (true)
+        {
+            wait.CancelAfter(settings.IdleTimeout);
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return lifetime.ApplicationStopping.IsCancellationRequested ? ShuttingDown : Idle;
+            }
+
+            var buffer = read.Buffer;
+            try
+            {
+                while (buffer.PositionOf((byte)'\n') is { } newline)
+                {
+                    var line = buffer.Slice(0, buffer.GetPosition(1, newline)); // the newline (and a \r before it) stay as sent
+                    if (line.Length - 1 > settings.MaxLineBytes)
+                    {
+                        return TooLong;
+                    }
+
+                    output.Write(Prompt);
+                    Write(output, line);
+                    buffer = buffer.Slice(line.End);
+                }
+
+                // Everything left has no newline yet: bounded by the limit, whatever the peer sends.
+                if (buffer.Length > settings.MaxLineBytes)
+                {
+                    return TooLong;
+                }
+
+                if (read.IsCompleted)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        // A last line without a newline is still answered, as a whole line.
+                        output.Write(Prompt);
+                        Write(output, buffer);
+                        output.Write("\n"u8);
+                        buffer = buffer.Slice(buffer.End);
+                    }
+
+                    await output.FlushAsync(lifetime.ApplicationStopping);
+                    return null;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            // Backpressure: a peer that stops reading stops us here, and so stops our reading too.
+            var flush = await output.FlushAsync(lifetime.ApplicationStopping);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static void Write(PipeWriter output, in ReadOnlySequence<byte> data)
+    {
+        foreach (var segment in data)
+        {
+            output.Write(segment.Span);
+        }
+    }
+
+    private static async Task SendAsync(PipeWriter output, byte[] message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await output.WriteAsync(message, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down while the peer does not read: nobody left to tell.
+        }
+    }
+}
