@@ -19,7 +19,8 @@ public sealed class SocketFileTests : IDisposable
 
         Assert.Equal(Mode0700, File.GetUnixFileMode(Path.GetDirectoryName(socketPath)!));
         Assert.Equal(Mode0600, File.GetUnixFileMode(socketPath));
-        Assert.Contains($"EchoApi listening on {socketPath}", server.Stdout, StringComparison.Ordinal);
+        Assert.Equal(Mode0600, File.GetUnixFileMode(Path.Combine(Path.GetDirectoryName(socketPath)!, "line.sock")));
+        Assert.Contains($"EchoApi listening on {socketPath}", await server.WaitForOutputAsync("EchoApi listening"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -52,6 +53,7 @@ public sealed class SocketFileTests : IDisposable
 
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.False(File.Exists(socketPath), "The socket file should be gone after SIGTERM.");
+        Assert.False(File.Exists(_directory.File("line.sock")), "The line socket file should be gone after SIGTERM.");
     }
 
     [Fact]

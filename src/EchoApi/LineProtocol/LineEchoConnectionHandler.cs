@@ -26,6 +26,8 @@ internal sealed class LineEchoConnectionHandler(
     private static readonly byte[] TooLong = "Line too long\n"u8.ToArray();
     private static readonly byte[] Idle = "Idle timeout\n"u8.ToArray();
     private static readonly byte[] ShuttingDown = "Server shutting down\n"u8.ToArray();
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(1);
+    private const long DrainBytes = 4 * 1024 * 1024;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -37,7 +39,7 @@ internal sealed class LineEchoConnectionHandler(
         {
             var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
             logger.LineUidMismatch(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
-            await SendAsync(connection.Transport.Output, Unauthorized, lifetime.ApplicationStopping);
+            await EndAsync(connection.Transport, Unauthorized);
             return;
         }
 
@@ -45,7 +47,7 @@ internal sealed class LineEchoConnectionHandler(
         {
             if (await EchoLinesAsync(connection.Transport, settings) is { } ending)
             {
-                await SendAsync(connection.Transport.Output, ending, lifetime.ApplicationStopping);
+                await EndAsync(connection.Transport, ending);
             }
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -138,15 +140,42 @@ internal sealed class LineEchoConnectionHandler(
         }
     }
 
-    private static async Task SendAsync(PipeWriter output, byte[] message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the last line, then reads and drops what the peer still sends, for a bounded time and
+    /// amount: closing a Unix socket with unread input resets it, and the peer would lose the line.
+    /// </summary>
+    private async Task EndAsync(IDuplexPipe transport, byte[] message)
     {
+        var stopping = lifetime.ApplicationStopping;
         try
         {
-            await output.WriteAsync(message, cancellationToken);
+            await transport.Output.WriteAsync(message, stopping);
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            drain.CancelAfter(DrainTime);
+            long dropped = 0;
+            while (dropped < DrainBytes)
+            {
+                var read = await transport.Input.ReadAsync(drain.Token);
+                dropped += read.Buffer.Length;
+                transport.Input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    return;
+                }
+            }
         }
         catch (OperationCanceledException)
         {
-            // Shutting down while the peer does not read: nobody left to tell.
+            // Drained long enough, or shutting down.
+        }
+        catch (ConnectionResetException)
+        {
+            // The peer is gone already.
         }
     }
 }

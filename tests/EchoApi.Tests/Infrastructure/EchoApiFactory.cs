@@ -30,6 +30,9 @@ public sealed class EchoApiFactory : WebApplicationFactory<Program>
 
     public string SocketPath { get; }
 
+    /// <summary>The raw line-echo socket, beside the HTTP socket by default.</summary>
+    public string LineSocketPath => _settings.TryGetValue("EchoApi:LineSocketPath", out var path) && path is not null ? path : _directory.File("line.sock");
+
     public TempSocketDirectory Directory => _directory;
 
     public LogCollector Logs { get; } = new();

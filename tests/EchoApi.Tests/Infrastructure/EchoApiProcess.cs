@@ -83,6 +83,18 @@ public sealed class EchoApiProcess : IAsyncDisposable
         throw new TimeoutException($"EchoApi did not listen on {socketPath} in time.");
     }
 
+    /// <summary>Waits until the service has printed <paramref name="text"/> on stdout.</summary>
+    public async Task<string> WaitForOutputAsync(string text)
+    {
+        for (var i = 0; i < 300 && !Stdout.Contains(text, StringComparison.Ordinal); i++)
+        {
+            Assert.False(HasExited, $"EchoApi exited: {Stderr}");
+            await Task.Delay(100);
+        }
+
+        return Stdout;
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
     {
         using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
