@@ -11,7 +11,8 @@ using PeerCredentials;
 using PeerCredentials.Authentication;
 using PeerCredentials.Sockets;
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
 

@@ -68,8 +68,11 @@ internal sealed class WebSocketLineEcho(WebSocket socket, int maxMessageBytes, T
         }
         catch (WebSocketException e)
         {
-            // The framework closes by itself on protocol errors (1007 for invalid UTF-8, 1002 for bad frames).
+            // The framework sends the close frame itself on protocol errors (1007 for invalid UTF-8, 1002
+            // for bad frames). Returning at once would close the connection under that frame before it is
+            // out; the peer closes the connection once it has read it, or we give up after a moment.
             logger.WebSocketFailed(connectionId, socket.CloseStatus, e.Message);
+            await LingerAsync(requestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -85,6 +88,18 @@ internal sealed class WebSocketLineEcho(WebSocket socket, int maxMessageBytes, T
     {
         _closeDeadline.Dispose();
         _sendLock.Dispose();
+    }
+
+    private static async Task LingerAsync(CancellationToken requestAborted)
+    {
+        try
+        {
+            await Task.Delay(CloseHandshakeTimeout, requestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The peer has closed the connection.
+        }
     }
 
     private byte[] Grow(byte[] message, int length)
