@@ -303,10 +303,11 @@ attacker_note() { # what the attacker actually got, summed over the rounds
     local key=$1.attacker
     [[ -s $RUN/res/$key ]] || { echo "-"; return; }
     case $key in
-        *slowloris*) printf 'opened %s, held at most %s (median), closed by server %s, connect errors %s' \
-            "$(total "$key" opened)" "$(int "$(median "$key" held_max)")" "$(total "$key" closed_by_server)" "$(total "$key" errors)" ;;
-        *) printf '%s connects/s (median), opened %s, backlog full %s, errors %s' \
-            "$(int "$(median "$key" rps)")" "$(total "$key" opened)" "$(total "$key" backlog_full)" "$(total "$key" errors)" ;;
+        *slowloris*) printf 'held %s at once (median); over all rounds: opened %s, closed by server %s, connect errors %s' \
+            "$(int "$(median "$key" held_max)")" "$(total "$key" opened)" "$(total "$key" closed_by_server)" "$(total "$key" errors)" ;;
+        *) printf '%s connects/s (median); over all rounds: opened %s, refused with the backlog full %s, other errors %s' \
+            "$(int "$(median "$key" rps)")" "$(total "$key" opened)" "$(total "$key" backlog_full)" \
+            "$(awk -v e="$(total "$key" errors)" -v b="$(total "$key" backlog_full)" 'BEGIN { print e - b }')" ;;
     esac
 }
 abuse_rows() { # abuse_rows SERVER
