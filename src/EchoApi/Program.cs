@@ -3,7 +3,9 @@ using EchoApi.Echo;
 using EchoApi.Health;
 using EchoApi.Identity;
 using EchoApi.LineProtocol;
+using EchoApi.OpenApi;
 using Microsoft.AspNetCore.Connections;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -46,10 +48,17 @@ builder.Services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOp
     authorization.FallbackPolicy = owner;
 });
 
+// The OpenAPI document and Swagger UI, guarded like the rest.
+builder.Services.AddEchoApiOpenApi();
+
 builder.Services.AddProblemDetails();
 // Nothing here protects data; keep authentication's key ring in memory instead of on disk.
 builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
-builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, EchoApiJsonContext.Default));
+builder.Services.ConfigureHttpJsonOptions(json =>
+{
+    json.SerializerOptions.TypeInfoResolverChain.Insert(0, EchoApiJsonContext.Default);
+    json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // numbers are numbers, in answers and in the OpenAPI schema
+});
 
 // Settings and socket problems surface while building (Kestrel's endpoints) or starting: each is
 // reported as one clear line and a non-zero exit, before any socket exists.
@@ -63,8 +72,11 @@ try
     app.UseAuthentication();
     app.UseAuthorization();
 
+    app.MapEchoApiDocs();
     app.MapHealth();
     app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status403Forbidden)
         .MapEcho()
         .MapWebSocketEcho()
         .MapWhoAmI();

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using EchoApi.Tests.Infrastructure;
 
 namespace EchoApi.Tests;
@@ -14,7 +12,7 @@ public sealed class CurlExamplesTests
         var script = Path.Combine(RepositoryRoot(), "curl-examples.sh");
 
         var result = await Command.RunAsync(
-            ["env", $"ECHOAPI_SOCKET={server.SocketPath}", $"ECHOAPI_LINE_SOCKET={server.LineSocketPath}", $"ECHOAPI_BRIDGE_PORT={FreePort()}", "bash", script],
+            ["env", $"ECHOAPI_SOCKET={server.SocketPath}", $"ECHOAPI_LINE_SOCKET={server.LineSocketPath}", $"ECHOAPI_BRIDGE_PORT={SocatBridge.FreePort()}", "bash", script],
             timeout: TimeSpan.FromMinutes(2));
 
         var output = result.StdoutText;
@@ -31,14 +29,7 @@ public sealed class CurlExamplesTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
