@@ -4,6 +4,7 @@ using EchoApi.Tests.Infrastructure;
 namespace EchoApi.Tests;
 
 /// <summary>Per-connection resources are released with the connection.</summary>
+[Trait("Category", "Process")]
 public sealed class ResourceTests : IDisposable
 {
     private readonly TempSocketDirectory _directory = new();

@@ -3,6 +3,7 @@ using EchoApi.Tests.Infrastructure;
 namespace EchoApi.Tests;
 
 /// <summary>The socket file: private, created safely, never deleted blindly.</summary>
+[Trait("Category", "Process")]
 public sealed class SocketFileTests : IDisposable
 {
     private const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
