@@ -22,6 +22,42 @@ public sealed class EchoApiOptions
     /// <value>Defaults to <c>0600</c>: only the owner can connect. <c>0660</c> lets the file's group connect too.</value>
     public string SocketMode { get; set; } = "0600";
 
+    /// <summary>The group (name or gid) the socket files are given, before <c>listen()</c>; use with <c>SocketMode=0660</c>.</summary>
+    /// <value>Defaults to <see langword="null"/>: the service's own group.</value>
+    public string? SocketGroup { get; set; }
+
+    /// <summary>Whether a peer that fails the owner policy is closed at connect, before any HTTP byte is parsed.</summary>
+    /// <value>Defaults to <see langword="false"/>: it gets a 403 that explains why.</value>
+    public bool RefuseAtConnect { get; set; }
+
+    /// <summary>How many connections one uid may hold open on each socket; more are closed at connect.</summary>
+    /// <value>Defaults to 256.</value>
+    public int MaxConnectionsPerUser { get; set; } = 256;
+
+    /// <summary>How many connections the service holds open in all; more wait in the kernel's queue.</summary>
+    /// <value>Defaults to 4096.</value>
+    public long MaxConnections { get; set; } = 4096;
+
+    /// <summary>How long a client may take to send its request headers.</summary>
+    /// <value>Defaults to 10 seconds.</value>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive HTTP connection stays open.</summary>
+    /// <value>Defaults to 2 minutes.</value>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The slowest a request body may arrive, in bytes per second, after a 5-second grace period.</summary>
+    /// <value>Defaults to 240 bytes per second.</value>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>The largest total size of a request's headers, in bytes.</summary>
+    /// <value>Defaults to 32 KiB.</value>
+    public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+
+    /// <summary>How long shutdown waits for in-flight requests to finish.</summary>
+    /// <value>Defaults to 30 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The user (uid or name) whose processes may use the service.</summary>
     /// <value>Defaults to <see langword="null"/>: the uid the service runs as.</value>
     public string? Owner { get; set; }

@@ -51,6 +51,34 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             }
         }
 
+        if (!string.IsNullOrWhiteSpace(options.SocketGroup) && !UnixAccounts.TryResolveGroupId(options.SocketGroup.Trim(), out _))
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.SocketGroup)} '{options.SocketGroup}' is neither a gid nor a group in the group database.");
+        }
+
+        if (options.MaxConnectionsPerUser <= 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectionsPerUser)} must be a positive number, not {options.MaxConnectionsPerUser}.");
+        }
+
+        if (options.MaxConnections <= 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnections)} must be a positive number, not {options.MaxConnections}.");
+        }
+
+        foreach (var (setting, value) in (ReadOnlySpan<(string, TimeSpan)>)[(nameof(EchoApiOptions.RequestHeadersTimeout), options.RequestHeadersTimeout), (nameof(EchoApiOptions.KeepAliveTimeout), options.KeepAliveTimeout), (nameof(EchoApiOptions.ShutdownTimeout), options.ShutdownTimeout)])
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}{setting} must be a positive time span (such as 00:00:10), not {value}.");
+            }
+        }
+
+        if (options.MinRequestBodyBytesPerSecond < 0 || options.MaxRequestHeadersBytes <= 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MinRequestBodyBytesPerSecond)} must not be negative and {Prefix}{nameof(EchoApiOptions.MaxRequestHeadersBytes)} must be positive.");
+        }
+
         if (options.MaxLineBytes <= 0)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxLineBytes)} must be a positive number of bytes, not {options.MaxLineBytes}.");

@@ -9,6 +9,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerCredentials;
 using PeerCredentials.Authentication;
 using PeerCredentials.Sockets;
@@ -29,13 +30,21 @@ builder.Services.AddUnixSocketFiles();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;
-    var file = new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value };
-    kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials());
+    ApplyLimits(kestrel.Limits, options);
+    var file = new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value, Group = options.SocketGroup };
+    void Gate(PeerCredentialConnectionOptions gate)
+    {
+        gate.MaxConnectionsPerUser = options.MaxConnectionsPerUser;
+        gate.ConnectionPolicy = options.RefuseAtConnect ? EchoPolicies.Owner : null;
+    }
+
+    kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials(Gate));
     if (!string.IsNullOrEmpty(options.LineSocketPath))
     {
-        kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials().UseConnectionHandler<LineEchoConnectionHandler>());
+        kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials(Gate).UseConnectionHandler<LineEchoConnectionHandler>());
     }
 });
+builder.Services.AddOptions<HostOptions>().Configure<IOptions<EchoApiOptions>>((host, echo) => host.ShutdownTimeout = echo.Value.ShutdownTimeout);
 
 // Identity from the socket, and "socket owner only" for everything not marked otherwise.
 builder.Services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
@@ -98,6 +107,19 @@ catch (Exception e) when (e is OptionsValidationException or UnixSocketFileExcep
 {
     await Console.Error.WriteLineAsync($"echoapi: {e.Message}");
     return 1;
+}
+
+// Slow or idle peers are timed out, and nothing a peer sends is held without a bound.
+static void ApplyLimits(KestrelServerLimits limits, EchoApiOptions options)
+{
+    limits.MaxConcurrentConnections = options.MaxConnections;
+    limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
+    limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+    limits.KeepAliveTimeout = options.KeepAliveTimeout;
+    limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersBytes;
+    limits.MinRequestBodyDataRate = options.MinRequestBodyBytesPerSecond > 0
+        ? new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+        : null;
 }
 
 /// <summary>The service's entry point; public so tests can host it.</summary>

@@ -34,4 +34,10 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(10, LogLevel.Warning, "Could not remove socket {Path} on shutdown.")]
     public static partial void SocketRemovalFailed(this ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} (pid {Pid}) closed at connect: that uid already holds {Limit} connections.")]
+    public static partial void TooManyConnections(this ILogger logger, string connectionId, uint uid, int pid, int limit);
+
+    [LoggerMessage(12, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid} ({Executable}) closed at connect: {Reason}")]
+    public static partial void RefusedAtConnect(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason);
 }

@@ -1,8 +1,10 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerCredentials;
+using PeerCredentials.Authentication;
 
 namespace Microsoft.AspNetCore.Hosting;
 
@@ -15,13 +17,38 @@ public static class ListenOptionsPeerCredentialExtensions
     /// </summary>
     /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
     public static ListenOptions UsePeerCredentials(this ListenOptions listenOptions)
+        => listenOptions.UsePeerCredentials(configure: null);
+
+    /// <summary>
+    /// Reads the kernel's peer credentials of every connection to this Unix socket endpoint, publishes
+    /// them as an <see cref="IPeerCredentialFeature"/>, and refuses peers at connect as
+    /// <paramref name="configure"/> says.
+    /// </summary>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
+    public static ListenOptions UsePeerCredentials(this ListenOptions listenOptions, Action<PeerCredentialConnectionOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
         PeerCredential.EnsureSupported();
 
-        var loggerFactory = listenOptions.KestrelServerOptions.ApplicationServices.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        var logger = loggerFactory.CreateLogger(typeof(PeerCredentialConnectionMiddleware).FullName!);
-        listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, logger).OnConnectionAsync);
+        var options = new PeerCredentialConnectionOptions();
+        configure?.Invoke(options);
+        if (options.MaxConnectionsPerUser is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configure), options.MaxConnectionsPerUser, "MaxConnectionsPerUser must be positive.");
+        }
+
+        var services = listenOptions.KestrelServerOptions.ApplicationServices;
+        IAuthorizationService? authorization = null;
+        PeerCredentialPrincipalFactory? principals = null;
+        if (options.ConnectionPolicy is not null)
+        {
+            authorization = services.GetRequiredService<IAuthorizationService>();
+            principals = services.GetService<PeerCredentialPrincipalFactory>()
+                ?? throw new InvalidOperationException("A connection policy needs peer-credential authentication: call AddAuthentication().AddPeerCredential().");
+        }
+
+        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger(typeof(PeerCredentialConnectionMiddleware).FullName!);
+        listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, options, authorization, principals, logger).OnConnectionAsync);
         return listenOptions;
     }
 }

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,7 +26,8 @@ public static class KestrelUnixSocketExtensions
 
     /// <summary>
     /// Listens on the Unix socket file at <paramref name="path"/>, created as <paramref name="fileOptions"/>
-    /// say. An abstract socket (<c>@name</c>) has no file: no permission protects it.
+    /// say. An abstract socket (<c>@name</c>) has no file: no permission protects it, so peer credentials
+    /// are its only gate.
     /// </summary>
     /// <exception cref="UnixSocketFileException">The path cannot be a socket path.</exception>
     public static void ListenUnixSocketFile(this KestrelServerOptions options, string path, UnixSocketFileOptions fileOptions, Action<ListenOptions> configure)
@@ -37,13 +39,16 @@ public static class KestrelUnixSocketExtensions
             throw new UnixSocketFileException($"Socket path {problem}.");
         }
 
-        if (!UnixSocketPaths.IsAbstract(path))
+        if (UnixSocketPaths.IsAbstract(path))
         {
-            var binder = options.ApplicationServices.GetService<UnixSocketFileBinder>()
-                ?? throw new InvalidOperationException($"Call services.{nameof(AddUnixSocketFiles)}() before listening on Unix socket files.");
-            binder.Register(path, fileOptions);
+            // The abstract namespace: a leading NUL instead of '@', no file, no permissions.
+            options.Listen(new UnixDomainSocketEndPoint("\0" + path[1..]), configure);
+            return;
         }
 
+        var binder = options.ApplicationServices.GetService<UnixSocketFileBinder>()
+            ?? throw new InvalidOperationException($"Call services.{nameof(AddUnixSocketFiles)}() before listening on Unix socket files.");
+        binder.Register(path, fileOptions);
         options.ListenUnixSocket(path, configure);
     }
 }

@@ -13,15 +13,22 @@ internal static class UnixSocketFile
 
     /// <summary>
     /// Makes sure the directory exists, is a real directory (not a symbolic link) and belongs to this
-    /// process's uid; creates it 0700 when missing.
+    /// process's uid; creates it 0700 when missing, or 0710 owned by <paramref name="groupId"/> so that
+    /// the group can reach a socket it is given.
     /// </summary>
-    public static void PrepareDirectory(string directory)
+    public static void PrepareDirectory(string directory, uint? groupId = null)
     {
         var found = Libc.LStat(directory);
         if (found is null)
         {
-            Directory.CreateDirectory(directory, PrivateDirectory);
-            File.SetUnixFileMode(directory, PrivateDirectory); // exactly 0700, whatever the umask
+            var mode = groupId is null ? PrivateDirectory : PrivateDirectory | UnixFileMode.GroupExecute;
+            Directory.CreateDirectory(directory, mode);
+            if (groupId is { } gid)
+            {
+                Libc.LChangeGroup(directory, gid);
+            }
+
+            File.SetUnixFileMode(directory, mode); // exactly this mode, whatever the umask
             found = Libc.LStat(directory);
         }
 

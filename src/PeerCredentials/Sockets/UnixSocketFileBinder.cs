@@ -40,7 +40,7 @@ internal sealed class UnixSocketFileBinder(ILogger<UnixSocketFileBinder> logger)
                 : throw new UnixSocketFileException($"Socket group '{group}' does not exist.");
         }
 
-        UnixSocketFile.PrepareDirectory(Path.GetDirectoryName(path)!);
+        UnixSocketFile.PrepareDirectory(Path.GetDirectoryName(path)!, gid);
         if (UnixSocketFile.RemoveIfStale(path))
         {
             logger.StaleSocketRemoved(path);
