@@ -80,7 +80,7 @@ public sealed class EchoTests : IDisposable
         var payload = new byte[10 * 1024 * 1024];
         new Random(42).NextBytes(payload);
 
-        var response = await RawHttp.PostAsync(_server.SocketPath, "/echo", payload, "application/octet-stream", chunked, TestContext.Current.CancellationToken);
+        var response = await RawHttp.PostAsync(_server.SocketPath, "/echo", payload, "application/octet-stream", chunked, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(200, response.Status);
         if (chunked)

@@ -12,7 +12,7 @@ public static class RawHttp
 {
     public sealed record Response(int Status, IReadOnlyDictionary<string, string> Headers, byte[] Body);
 
-    public static async Task<Response> PostAsync(string socketPath, string path, byte[] body, string? contentType = null, bool chunked = false, CancellationToken cancellationToken = default)
+    public static async Task<Response> PostAsync(string socketPath, string path, byte[] body, string? contentType = null, bool chunked = false, TimeSpan? pace = null, CancellationToken cancellationToken = default)
     {
         using var socket = await UnixHttp.ConnectAsync(socketPath, cancellationToken);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
@@ -40,6 +40,10 @@ public static class RawHttp
                 }
 
                 await stream.WriteAsync(body.AsMemory(offset, length), timeout.Token);
+                if (pace is { } delay)
+                {
+                    await Task.Delay(delay, timeout.Token); // a slow sender, so that the request is long in flight
+                }
                 if (chunked)
                 {
                     await stream.WriteAsync("\r\n"u8.ToArray(), timeout.Token);

@@ -42,7 +42,9 @@ public static class UnixHttp
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), timeout.Token);
+            // "@name" is an abstract socket: a leading NUL in sun_path.
+            var endpoint = new UnixDomainSocketEndPoint(socketPath.StartsWith('@') ? "\0" + socketPath[1..] : socketPath);
+            await socket.ConnectAsync(endpoint, timeout.Token);
             return socket;
         }
         catch

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EchoApi.Tests.Infrastructure;
+using PeerCredentials.Interop;
+
+namespace EchoApi.Tests;
+
+/// <summary>Abstract sockets, group access, refusal at connect, per-uid limits, graceful shutdown.</summary>
+public sealed class HardeningTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task AbstractSocketServesTheOwnerAndThePeerCredentialGateHolds()
+    {
+        var name = $"@echoapi-test-{Guid.NewGuid():N}";
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:SocketPath"] = name });
+        using var client = UnixHttp.CreateClient(name);
+
+        using var echo = await client.PostAsync("/echo", new StringContent("abstract"), Cancel);
+        Assert.Equal(HttpStatusCode.OK, echo.StatusCode);
+        Assert.Equal("abstract", await echo.Content.ReadAsStringAsync(Cancel));
+        Assert.Empty(Directory.GetFileSystemEntries(server.Directory.Path)); // no file anywhere
+
+        using var line = await UnixHttp.ConnectAsync(name + ".line", Cancel);
+        await line.SendAsync("over the abstract line socket\n"u8.ToArray(), Cancel);
+        var answer = new byte[64];
+        Assert.StartsWith("> over the abstract line socket", Encoding.ASCII.GetString(answer, 0, await line.ReceiveAsync(answer, Cancel)), StringComparison.Ordinal);
+
+        // No file permission protects an abstract socket: anyone can connect, so the policy must refuse.
+        if (Privileges.IsRoot)
+        {
+            var result = await Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--abstract-unix-socket", name[1..], "-d", "x", "http://localhost/echo"]);
+            Assert.Equal("403", result.StdoutText);
+        }
+    }
+
+    [Fact]
+    public async Task SocketGroupMembersReachTheSocketOthersDoNot()
+    {
+        Privileges.RequireRoot("connecting as uid 12345 with and without the socket's group");
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?>
+        {
+            ["EchoApi:Owner"] = "12345",
+            ["EchoApi:SocketGroup"] = "4242",
+            ["EchoApi:SocketMode"] = "0660",
+        });
+
+        var file = Libc.LStat(server.SocketPath)!.Value;
+        Assert.Equal(4242u, file.Gid);
+        Assert.Equal((UnixFileMode)0b110_110_000, file.Permissions);
+
+        var (member, _, _) = await Command.CurlAsync(server.SocketPath, "/whoami", Command.AsUser(Privileges.Stranger, 4242));
+        Assert.Equal(200, member);
+
+        var outsider = await Command.RunAsync([.. Command.AsUser(Privileges.Stranger), "curl", "-s", "--unix-socket", server.SocketPath, "http://localhost/whoami"]);
+        Assert.Equal(7, outsider.ExitCode); // couldn't connect: the file's permissions keep it out
+
+        var (memberButNotOwner, _, _) = await Command.CurlAsync(server.SocketPath, "/whoami", Command.AsUser(Privileges.Nobody, 4242));
+        Assert.Equal(403, memberButNotOwner); // the group opens the file, the owner policy still decides
+    }
+
+    [Fact]
+    public async Task UnknownSocketGroupStopsTheStart()
+    {
+        using var directory = new TempSocketDirectory();
+        await using var server = EchoApiProcess.Start(["--socket", directory.File("echo.sock")], new Dictionary<string, string> { ["EchoApi__SocketGroup"] = "no-such-group-here" });
+
+        Assert.Equal(1, await server.WaitForExitAsync());
+        Assert.Contains("EchoApi:SocketGroup 'no-such-group-here' is neither a gid nor a group", server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RefuseAtConnectClosesAStrangerWithoutAnHttpAnswer()
+    {
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?>
+        {
+            ["EchoApi:RefuseAtConnect"] = "true",
+            ["EchoApi:Owner"] = Privileges.IsRoot ? null : "12345",
+        });
+
+        if (Privileges.IsRoot)
+        {
+            // The owner (us) is unaffected; a foreign uid gets no HTTP answer at all.
+            using var client = server.CreateUnixClient();
+            Assert.Equal("ok", await client.GetStringAsync("/healthz", Cancel));
+            var stranger = await Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "curl", "-s", "-S", "--unix-socket", server.SocketPath, "http://localhost/healthz"]);
+            Assert.True(stranger.ExitCode is 52 or 56, $"curl should get no reply, got exit {stranger.ExitCode}: {stranger.Stderr}");
+            Assert.Empty(stranger.Stdout);
+        }
+        else
+        {
+            using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
+            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+            Assert.Equal(0, await ReceiveOrResetAsync(socket));
+        }
+
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("closed at connect", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UidOverItsConnectionLimitIsClosedWhileAnotherUidStillConnects()
+    {
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:MaxConnectionsPerUser"] = "3" });
+        var held = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                held.Add(await UnixHttp.ConnectAsync(server.SocketPath, Cancel));
+            }
+
+            using var fourth = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
+            await fourth.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+            Assert.Equal(0, await ReceiveOrResetAsync(fourth));
+            Assert.Contains(server.Logs.Entries, e => e.Message.Contains("already holds 3 connections", StringComparison.Ordinal));
+
+            if (Privileges.IsRoot)
+            {
+                var (status, body, _) = await Command.CurlAsync(server.SocketPath, "/healthz", Command.AsUser(Privileges.Nobody));
+                Assert.Equal(200, status);
+                Assert.Equal("ok", Encoding.ASCII.GetString(body));
+            }
+
+            held[0].Dispose();
+            held.RemoveAt(0);
+            await Task.Delay(200, Cancel); // the server notices the close
+            using var client = server.CreateUnixClient();
+            Assert.Equal("ok", await client.GetStringAsync("/healthz", Cancel));
+        }
+        finally
+        {
+            held.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Process")]
+    public async Task SigtermDuringATenMebibyteEchoLetsItFinishThenRemovesTheFile()
+    {
+        using var directory = new TempSocketDirectory();
+        var socketPath = directory.File("echo.sock");
+        await using var server = await EchoApiProcess.StartListeningAsync(socketPath);
+        var payload = new byte[10 * 1024 * 1024];
+        new Random(3).NextBytes(payload);
+
+        var echo = RawHttp.PostAsync(socketPath, "/echo", payload, "application/octet-stream", chunked: false, pace: TimeSpan.FromMilliseconds(5), cancellationToken: Cancel);
+        await Task.Delay(300, Cancel); // the echo is under way
+        await server.TerminateAsync();
+        var response = await echo;
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(payload, response.Body);
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.False(File.Exists(socketPath));
+    }
+
+    /// <summary>Reads until EOF; a connection closed under unread input may also end in a reset, which counts as closed.</summary>
+    private static async Task<int> ReceiveOrResetAsync(Socket socket)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        timeout.CancelAfter(UnixHttp.Timeout);
+        try
+        {
+            return await socket.ReceiveAsync(new byte[256], timeout.Token);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return 0;
+        }
+    }
+}
