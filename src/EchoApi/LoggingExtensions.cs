@@ -25,4 +25,7 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(8, LogLevel.Information, "EchoApi line-echo socket on {LineSocketPath}. Try: nc -U {LineSocketPath}")]
     public static partial void ListeningForLines(this ILogger logger, string lineSocketPath);
+
+    [LoggerMessage(9, LogLevel.Information, "EchoApi serving {Count} socket(s) handed over by systemd ({Names}); owner uid {OwnerUid}.")]
+    public static partial void ListeningOnSystemdSockets(this ILogger logger, int count, string names, uint ownerUid);
 }

@@ -14,10 +14,17 @@ using PeerCredentials;
 using PeerCredentials.Authentication;
 using PeerCredentials.Sockets;
 
+// A container health check without shell or curl: EchoApi --health dials the socket and exits 0 or 1.
+if (args.Contains(HealthProbe.Switch))
+{
+    return await HealthProbe.RunAsync(args);
+}
+
 // Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+builder.Services.AddSystemd(); // under systemd: sd_notify readiness and journal-formatted logs; elsewhere nothing
 
 // Settings: bound from "EchoApi", checked before the socket exists.
 builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
@@ -36,6 +43,21 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     {
         gate.MaxConnectionsPerUser = options.MaxConnectionsPerUser;
         gate.ConnectionPolicy = options.RefuseAtConnect ? EchoPolicies.Owner : null;
+    }
+
+    // Socket activation: systemd made the sockets (FileDescriptorName=line for the line socket); this
+    // process serves them and never creates, chmods or deletes their files.
+    var inherited = kestrel.ListenOnSystemdSockets((name, listen) =>
+    {
+        listen.UsePeerCredentials(Gate);
+        if (name == "line")
+        {
+            listen.UseConnectionHandler<LineEchoConnectionHandler>();
+        }
+    });
+    if (inherited > 0)
+    {
+        return;
     }
 
     kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials(Gate));
@@ -93,6 +115,12 @@ try
     app.Lifetime.ApplicationStarted.Register(() =>
     {
         var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+        if (SystemdSockets.Inherited() is { Count: > 0 } inherited)
+        {
+            app.Logger.ListeningOnSystemdSockets(inherited.Count, string.Join(", ", inherited.Select(s => s.Name)), options.OwnerUserId!.Value);
+            return;
+        }
+
         app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
         if (!string.IsNullOrEmpty(options.LineSocketPath))
         {

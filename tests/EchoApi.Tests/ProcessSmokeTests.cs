@@ -97,6 +97,17 @@ public sealed class ProcessSmokeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HealthSwitchReportsALiveServiceAndADeadOne()
+    {
+        await using var probe = EchoApiProcess.Start(["--health", "--socket", SocketPath]);
+        Assert.Equal(0, await probe.WaitForExitAsync());
+
+        await using var dead = EchoApiProcess.Start(["--health", "--socket", _directory.File("nothing.sock")]);
+        Assert.Equal(1, await dead.WaitForExitAsync());
+        Assert.Contains("is not healthy", dead.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ForeignUidIsRefusedEverywhere()
     {
         Privileges.RequireRoot("connecting as uid 65534");

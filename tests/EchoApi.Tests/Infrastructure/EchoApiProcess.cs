@@ -32,7 +32,7 @@ public sealed class EchoApiProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts the service with <paramref name="arguments"/> under <c>umask</c>, without waiting for its socket.</summary>
-    public static EchoApiProcess Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string umask = "022")
+    public static EchoApiProcess Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string umask = "022", IEnumerable<string>? launcher = null)
     {
         var start = new ProcessStartInfo("/bin/sh")
         {
@@ -41,7 +41,7 @@ public sealed class EchoApiProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in (string[])["-c", $"umask {umask} && exec \"$@\"", "sh", .. CommandLine(), .. arguments])
+        foreach (var argument in (string[])["-c", $"umask {umask} && exec \"$@\"", "sh", .. launcher ?? [], .. CommandLine(), .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

@@ -1,0 +1,56 @@
+using System.Net.Sockets;
+using PeerCredentials.Sockets;
+
+namespace EchoApi.Health;
+
+/// <summary>
+/// <c>EchoApi --health</c>: dials the service's own socket and asks <c>GET /healthz</c>, for container
+/// health checks in images that have no shell or curl. Exit code 0 when healthy, 1 otherwise.
+/// </summary>
+internal static class HealthProbe
+{
+    public const string Switch = "--health";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddCommandLine(args.Where(a => a != Switch).ToArray(), EchoApiOptions.SwitchMappings.ToDictionary())
+            .Build();
+        var path = configuration[$"{EchoApiOptions.Section}:{nameof(EchoApiOptions.SocketPath)}"];
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            path = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
+        }
+
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(UnixSocketPaths.IsAbstract(path) ? "\0" + path[1..] : path), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            var answer = await client.GetStringAsync(new Uri("http://localhost/healthz"));
+            await Console.Out.WriteLineAsync($"{path}: {answer}");
+            return answer == "ok" ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"echoapi: {path} is not healthy: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text;
+using EchoApi.Tests.Infrastructure;
+
+namespace EchoApi.Tests;
+
+/// <summary>systemd socket activation, through <c>systemd-socket-activate</c> (no systemd needed).</summary>
+[Trait("Category", "Process")]
+public sealed class SocketActivationTests
+{
+    [Fact]
+    public async Task InheritedSocketsAreServedGuardedAndLeftInPlace()
+    {
+        using var directory = new TempSocketDirectory();
+        var http = directory.File("echo.sock");
+        var line = directory.File("line.sock");
+        await using var server = EchoApiProcess.Start(
+            [],
+            launcher: ["systemd-socket-activate", "-l", http, "-l", line, "--fdname=http:line"]);
+        for (var i = 0; i < 300 && !(File.Exists(http) && File.Exists(line)); i++)
+        {
+            Assert.False(server.HasExited, server.Stderr + server.Stdout);
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        // systemd (here its stand-in) owns the files and their modes; open them up so another uid can try.
+        File.SetUnixFileMode(http, (UnixFileMode)0b110_110_110);
+        File.SetUnixFileMode(line, (UnixFileMode)0b110_110_110);
+
+        var (status, body, _) = await Command.CurlAsync(http, "/echo", curlArguments: ["--data-binary", "activated"]);
+        Assert.Equal(200, status);
+        Assert.Equal("activated", Encoding.UTF8.GetString(body));
+        var lines = await Command.RunAsync(["nc", "-N", "-U", line], stdin: "over the inherited line socket\n"u8.ToArray());
+        Assert.Equal("> over the inherited line socket\n", lines.StdoutText);
+
+        if (Privileges.IsRoot)
+        {
+            var (foreign, _, _) = await Command.CurlAsync(http, "/whoami", Command.AsUser(Privileges.Nobody));
+            Assert.Equal(403, foreign);
+            var refused = await Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "nc", "-U", line], stdin: "hi\n"u8.ToArray());
+            Assert.Equal("Unauthorized access\n", refused.StdoutText);
+        }
+
+        Assert.Contains("handed over by systemd (http, line)", await server.WaitForOutputAsync("handed over by systemd"), StringComparison.Ordinal);
+        await server.TerminateAsync();
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.True(File.Exists(http) && File.Exists(line), "The service must not delete sockets it did not create.");
+        Assert.Equal((UnixFileMode)0b110_110_110, File.GetUnixFileMode(http));
+    }
+}
