@@ -18,10 +18,10 @@ public sealed class SocketFileTests : IDisposable
         var socketPath = _directory.File("run/echoapi/echo.sock");
         await using var server = await EchoApiProcess.StartListeningAsync(socketPath, umask: "000");
 
+        Assert.Contains($"EchoApi listening on {socketPath}", await server.WaitForOutputAsync("EchoApi listening"), StringComparison.Ordinal);
         Assert.Equal(Mode0700, File.GetUnixFileMode(Path.GetDirectoryName(socketPath)!));
         Assert.Equal(Mode0600, File.GetUnixFileMode(socketPath));
         Assert.Equal(Mode0600, File.GetUnixFileMode(Path.Combine(Path.GetDirectoryName(socketPath)!, "line.sock")));
-        Assert.Contains($"EchoApi listening on {socketPath}", await server.WaitForOutputAsync("EchoApi listening"), StringComparison.Ordinal);
     }
 
     [Fact]

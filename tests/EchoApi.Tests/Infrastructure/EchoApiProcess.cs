@@ -71,6 +71,7 @@ public sealed class EchoApiProcess : IAsyncDisposable
             try
             {
                 using var probe = await UnixHttp.ConnectAsync(socketPath);
+                await process.WaitForOutputAsync("EchoApi listening"); // every endpoint is bound by then
                 return process;
             }
             catch (SocketException)
