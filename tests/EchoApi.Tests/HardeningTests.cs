@@ -108,7 +108,11 @@ public sealed class HardeningTests
         {
             for (var i = 0; i < 3; i++)
             {
-                held.Add(await UnixHttp.ConnectAsync(server.SocketPath, Cancel));
+                // One at a time, each answered once, so the server has surely counted it.
+                var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
+                held.Add(socket);
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+                Assert.True(await ReceiveOrResetAsync(socket) > 0);
             }
 
             using var fourth = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);

@@ -58,6 +58,36 @@ public sealed class SocketFileTests : IDisposable
     }
 
     [Fact]
+    public async Task ShutdownLeavesASocketThatIsNoLongerOursInPlace()
+    {
+        var socketPath = _directory.File("echo.sock");
+        await using var server = await EchoApiProcess.StartListeningAsync(socketPath);
+
+        // Someone removed our file and put their own live socket at the path.
+        File.Delete(socketPath);
+        using var theirs = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        theirs.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        theirs.Listen();
+
+        await server.TerminateAsync();
+
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.True(File.Exists(socketPath), "Shutdown must not delete a socket that is no longer ours.");
+        Assert.Contains("no longer the socket this process created", server.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DirectoryWritableByOthersIsRefused()
+    {
+        var open = Directory.CreateDirectory(_directory.File("open")).FullName;
+        File.SetUnixFileMode(open, (UnixFileMode)0b111_111_111);
+
+        var message = await FailedStartAsync(["--socket", Path.Combine(open, "echo.sock")]);
+
+        Assert.Contains("is writable by others", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RegularFileAtThePathIsLeftUntouchedAndStartFails()
     {
         var socketPath = _directory.File("echo.sock");

@@ -184,7 +184,7 @@ internal sealed class WebSocketLineEcho(WebSocket socket, int maxMessageBytes, T
                 await _sendLock.WaitAsync();
                 try
                 {
-                    if (socket.State == WebSocketState.Open)
+                    if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
                     {
                         using var timeout = new CancellationTokenSource(CloseHandshakeTimeout);
                         await socket.CloseOutputAsync(status, reason, timeout.Token);
@@ -207,15 +207,17 @@ internal sealed class WebSocketLineEcho(WebSocket socket, int maxMessageBytes, T
 
     private async Task AnswerCloseAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _closing, 1) != 0 || socket.State != WebSocketState.CloseReceived)
-        {
-            return; // we started the handshake; the peer's close completes it
-        }
+        Volatile.Write(ref _closing, 1);
 
+        // Under the send lock, so a close we started ourselves (idle, shutdown) cannot cross this one:
+        // whichever runs second sees the state and does not send twice, and neither leaves it unanswered.
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, cancellationToken);
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, cancellationToken);
+            }
         }
         finally
         {

@@ -50,9 +50,11 @@ internal sealed class LineEchoConnectionHandler(
                 await EndAsync(connection.Transport, ending);
             }
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            // Shutting down while the peer does not read: nothing more can reach it.
+            // Shutting down, or the peer has not read its answers for the idle timeout: nothing more can
+            // reach it, so drop what is queued for it.
+            connection.Abort(new ConnectionAbortedException("The peer stopped reading."));
         }
         catch (ConnectionResetException)
         {
@@ -114,7 +116,7 @@ internal sealed class LineEchoConnectionHandler(
                         buffer = buffer.Slice(buffer.End);
                     }
 
-                    await output.FlushAsync(lifetime.ApplicationStopping);
+                    await output.FlushAsync(wait.Token);
                     return null;
                 }
             }
@@ -123,8 +125,9 @@ internal sealed class LineEchoConnectionHandler(
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            // Backpressure: a peer that stops reading stops us here, and so stops our reading too.
-            var flush = await output.FlushAsync(lifetime.ApplicationStopping);
+            // Backpressure: a peer that stops reading stops us here, and so stops our reading too;
+            // for no longer than the idle timeout.
+            var flush = await output.FlushAsync(wait.Token);
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 return null;
@@ -146,17 +149,11 @@ internal sealed class LineEchoConnectionHandler(
     /// </summary>
     private async Task EndAsync(IDuplexPipe transport, byte[] message)
     {
-        var stopping = lifetime.ApplicationStopping;
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        drain.CancelAfter(DrainTime);
         try
         {
-            await transport.Output.WriteAsync(message, stopping);
-            if (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-
-            using var drain = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            drain.CancelAfter(DrainTime);
+            await transport.Output.WriteAsync(message, drain.Token);
             long dropped = 0;
             while (dropped < DrainBytes)
             {

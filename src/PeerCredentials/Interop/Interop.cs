@@ -44,6 +44,51 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LChown(string path, uint owner, uint group);
 
+    [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    private static partial int CreateSocket(int domain, int type, int protocol);
+
+    [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
+    private static partial int BindSocket(int fd, byte* address, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    /// <summary>
+    /// A Unix stream socket bound to <paramref name="path"/>, made with <c>socket</c> and <c>bind</c>
+    /// directly: a <see cref="System.Net.Sockets.Socket"/> that binds a path itself deletes that path
+    /// when disposed, whoever's socket is there by then; one made from this handle leaves the file to
+    /// its owner's checks.
+    /// </summary>
+    internal static System.Net.Sockets.SafeSocketHandle BindUnixStreamSocket(string path)
+    {
+        const int AfUnix = 1, SockStream = 1, SockCloexec = 0x80000, SunPathBytes = 108;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path);
+        if (bytes.Length >= SunPathBytes)
+        {
+            throw new ArgumentException($"'{path}' does not fit in sun_path.", nameof(path));
+        }
+
+        var fd = CreateSocket(AfUnix, SockStream | SockCloexec, 0);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"socket(AF_UNIX) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+        }
+
+        byte* address = stackalloc byte[2 + SunPathBytes];
+        new Span<byte>(address, 2 + SunPathBytes).Clear();
+        *(ushort*)address = AfUnix;
+        bytes.CopyTo(new Span<byte>(address + 2, SunPathBytes));
+        if (BindSocket(fd, address, (uint)(2 + bytes.Length + 1)) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            _ = Close(fd); // the bind error is the one worth reporting
+            throw new IOException($"Cannot bind '{path}': {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+        }
+
+        return new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true);
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct Passwd
     {

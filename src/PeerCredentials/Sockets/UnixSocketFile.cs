@@ -18,39 +18,46 @@ internal static class UnixSocketFile
     /// </summary>
     public static void PrepareDirectory(string directory, uint? groupId = null)
     {
-        var found = Libc.LStat(directory);
-        if (found is null)
+        var created = false;
+        if (Libc.LStat(directory) is null)
+        {
+            Directory.CreateDirectory(directory, PrivateDirectory);
+            created = true;
+        }
+
+        // Checked before anything is changed: whatever is at the path now (even if someone raced us to
+        // it) must be a real directory of ours.
+        var found = Libc.LStat(directory) ?? throw new UnixSocketFileException($"Socket directory '{directory}' vanished while it was being created.");
+        var uid = UnixAccounts.EffectiveUserId;
+        if (found.IsSymbolicLink)
+        {
+            throw new UnixSocketFileException($"Socket directory '{directory}' is a symbolic link; refusing to create a socket behind it. Use a real directory owned by uid {uid}.");
+        }
+
+        if (!found.IsDirectory)
+        {
+            throw new UnixSocketFileException($"Socket directory '{directory}' is {found.Describe()}, not a directory.");
+        }
+
+        if (found.Uid != uid)
+        {
+            throw new UnixSocketFileException($"Socket directory '{directory}' is owned by uid {found.Uid}, not by this process (uid {uid}); refusing to use it. Use a directory of your own.");
+        }
+
+        if (created)
         {
             var mode = groupId is null ? PrivateDirectory : PrivateDirectory | UnixFileMode.GroupExecute;
-            Directory.CreateDirectory(directory, mode);
             if (groupId is { } gid)
             {
                 Libc.LChangeGroup(directory, gid);
             }
 
             File.SetUnixFileMode(directory, mode); // exactly this mode, whatever the umask
-            found = Libc.LStat(directory);
         }
-
-        var uid = UnixAccounts.EffectiveUserId;
-        if (found is not { } directoryInfo)
+        else if ((found.Permissions & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
         {
-            throw new UnixSocketFileException($"Socket directory '{directory}' vanished while it was being created.");
-        }
-
-        if (directoryInfo.IsSymbolicLink)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is a symbolic link; refusing to create a socket behind it. Use a real directory owned by uid {uid}.");
-        }
-
-        if (!directoryInfo.IsDirectory)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is {directoryInfo.Describe()}, not a directory.");
-        }
-
-        if (directoryInfo.Uid != uid)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is owned by uid {directoryInfo.Uid}, not by this process (uid {uid}); refusing to use it. Use a directory of your own.");
+            // Others could replace our socket file with their own (socket squatting).
+            throw new UnixSocketFileException($"Socket directory '{directory}' is writable by others (mode {Convert.ToString((int)found.Permissions, 8)}); they could replace the socket. Use a directory only its owner can write to.");
         }
     }
 

@@ -15,7 +15,7 @@ namespace PeerCredentials.Sockets;
 internal sealed class UnixSocketFileBinder(ILogger<UnixSocketFileBinder> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, UnixSocketFileOptions> _registered = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, FileIdentity> _created = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (FileIdentity Socket, FileStream Lock)> _created = new(StringComparer.Ordinal);
 
     public void Register(string path, UnixSocketFileOptions options) => _registered[path] = options;
 
@@ -41,60 +41,80 @@ internal sealed class UnixSocketFileBinder(ILogger<UnixSocketFileBinder> logger)
         }
 
         UnixSocketFile.PrepareDirectory(Path.GetDirectoryName(path)!, gid);
-        if (UnixSocketFile.RemoveIfStale(path))
-        {
-            logger.StaleSocketRemoved(path);
-        }
 
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        // One instance per path: an advisory lock (FileShare.None is flock on Linux), held for the
+        // process's life, so two starting instances cannot both take a socket for stale.
+        FileStream lockFile;
         try
         {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
+            lockFile = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new UnixSocketFileException($"Socket '{path}' is in use: another process holds '{path}.lock' (is another instance running?).", e);
+        }
 
-            // Not yet listening: connect() is refused until Kestrel calls listen(), so these take
-            // effect before anyone can get in.
-            if (gid is { } groupId)
+        try
+        {
+            if (UnixSocketFile.RemoveIfStale(path))
             {
-                Libc.LChangeGroup(path, groupId);
+                logger.StaleSocketRemoved(path);
             }
 
-            File.SetUnixFileMode(path, options.Mode);
-            _created[path] = Libc.LStat(path) ?? throw new UnixSocketFileException($"Socket '{path}' vanished right after it was created.");
-            return socket;
+            var socket = new Socket(Libc.BindUnixStreamSocket(path));
+            try
+            {
+                // Not yet listening: connect() is refused until Kestrel calls listen(), so these take
+                // effect before anyone can get in.
+                if (gid is { } groupId)
+                {
+                    Libc.LChangeGroup(path, groupId);
+                }
+
+                File.SetUnixFileMode(path, options.Mode);
+                _created[path] = (Libc.LStat(path) ?? throw new UnixSocketFileException($"Socket '{path}' vanished right after it was created."), lockFile);
+                return socket;
+            }
+            catch
+            {
+                socket.Dispose();
+                File.Delete(path); // bound by us a moment ago, under our lock
+                throw;
+            }
         }
         catch
         {
-            socket.Dispose();
-            File.Delete(path);
+            lockFile.Dispose();
             throw;
         }
     }
 
     public void Dispose()
     {
-        foreach (var (path, identity) in _created)
+        foreach (var (path, (identity, lockFile)) in _created)
         {
             try
             {
                 var current = Libc.LStat(path);
-                if (current is null)
-                {
-                    continue;
-                }
-
-                if (current.Value.IsSameFileAs(identity))
+                if (current is not null && current.Value.IsSameFileAs(identity))
                 {
                     File.Delete(path);
                     logger.SocketRemoved(path);
                 }
-                else
+                else if (current is not null)
                 {
                     logger.SocketReplaced(path);
                 }
+
+                File.Delete(path + ".lock");
             }
             catch (IOException e)
             {
                 logger.SocketRemovalFailed(path, e);
+            }
+            finally
+            {
+                lockFile.Dispose();
             }
         }
 
