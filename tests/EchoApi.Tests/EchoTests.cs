@@ -7,7 +7,7 @@ namespace EchoApi.Tests;
 
 public sealed class EchoTests : IDisposable
 {
-    private readonly EchoApiFactory _server = EchoApiFactory.Start();
+    private readonly EchoApiFactory _server = EchoApiFactory.Start(new Dictionary<string, string?> { ["Logging:LogLevel:EchoApi"] = "Debug" });
     private readonly HttpClient _client;
 
     public EchoTests() => _client = _server.CreateUnixClient();
@@ -93,6 +93,26 @@ public sealed class EchoTests : IDisposable
         }
 
         Assert.Equal(payload, response.Body);
+    }
+
+    [Fact]
+    public async Task ClientThatHangsUpMidBodyIsNotAnError()
+    {
+        using (var socket = await UnixHttp.ConnectAsync(_server.SocketPath, TestContext.Current.CancellationToken))
+        {
+            await socket.SendAsync("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly ten b"u8.ToArray(), TestContext.Current.CancellationToken);
+        }
+
+        for (var i = 0; i < 50 && !_server.Logs.Entries.Any(e => e.Message.Contains("ended early", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var entries = _server.Logs.Entries;
+        Assert.True(entries.Any(e => e.Message.Contains("ended early", StringComparison.Ordinal)), string.Join("\n", entries.Select(e => $"{e.Level} {e.Category}: {e.Message}")));
+        Assert.DoesNotContain(entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+        using var response = await _client.PostAsync("/echo", new StringContent("still fine"), TestContext.Current.CancellationToken);
+        Assert.Equal("still fine", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -53,6 +53,23 @@ public static class EchoEndpoints
             logger.EchoCutOff(limit, context.Connection.Id);
             context.Abort();
         }
+        catch (BadHttpRequestException e)
+        {
+            // The client broke off its own body (it disconnected, or sent bad chunking): nobody is left to
+            // answer on a dead connection, and a started echo cannot turn into an error.
+            logger.EchoBrokenOff(context.Connection.Id, e.Message);
+            if (!response.HasStarted)
+            {
+                response.ContentLength = null;
+                return TypedResults.Problem(statusCode: e.StatusCode, title: "Bad Request", detail: e.Message);
+            }
+
+            context.Abort();
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            logger.EchoBrokenOff(context.Connection.Id, "the connection was closed");
+        }
 
         return TypedResults.Empty;
     }
