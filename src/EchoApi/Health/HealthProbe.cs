@@ -30,7 +30,7 @@ internal static class HealthProbe
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(UnixSocketPaths.IsAbstract(path) ? "\0" + path[1..] : path), cancellationToken);
+                    await socket.ConnectAsync(UnixSocketPaths.ToEndPoint(path), cancellationToken);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch

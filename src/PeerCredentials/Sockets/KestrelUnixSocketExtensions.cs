@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,7 +41,7 @@ public static class KestrelUnixSocketExtensions
         if (UnixSocketPaths.IsAbstract(path))
         {
             // The abstract namespace: a leading NUL instead of '@', no file, no permissions.
-            options.Listen(new UnixDomainSocketEndPoint("\0" + path[1..]), configure);
+            options.Listen(UnixSocketPaths.ToEndPoint(path), configure);
             return;
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 
 namespace PeerCredentials.Sockets;
@@ -32,6 +33,13 @@ public static class UnixSocketPaths
 
     /// <summary>Whether <paramref name="path"/> names an abstract socket (<c>@name</c>), which has no file.</summary>
     public static bool IsAbstract(string path) => path.StartsWith('@');
+
+    /// <summary>The endpoint of a socket path; <c>@name</c> becomes the abstract address (a leading NUL).</summary>
+    public static UnixDomainSocketEndPoint ToEndPoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new UnixDomainSocketEndPoint(IsAbstract(path) ? "\0" + path[1..] : path);
+    }
 
     /// <summary>Why <paramref name="path"/> cannot be a socket path, or <see langword="null"/> when it can.</summary>
     public static string? Validate(string? path)

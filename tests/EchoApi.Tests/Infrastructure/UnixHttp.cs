@@ -42,9 +42,7 @@ public static class UnixHttp
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
-            // "@name" is an abstract socket: a leading NUL in sun_path.
-            var endpoint = new UnixDomainSocketEndPoint(socketPath.StartsWith('@') ? "\0" + socketPath[1..] : socketPath);
-            await socket.ConnectAsync(endpoint, timeout.Token);
+            await socket.ConnectAsync(PeerCredentials.Sockets.UnixSocketPaths.ToEndPoint(socketPath), timeout.Token);
             return socket;
         }
         catch
