@@ -34,6 +34,14 @@ public sealed class EchoApiOptions
     /// <value>Defaults to 256.</value>
     public int MaxConnectionsPerUser { get; set; } = 256;
 
+    /// <summary>
+    /// How many new connections per second one uid may open; more are closed right after <c>accept()</c>,
+    /// before Kestrel spends anything on them, so a uid flooding the socket with connects cannot crowd
+    /// out the others. 0 turns the limit off.
+    /// </summary>
+    /// <value>Defaults to 1000.</value>
+    public double MaxConnectsPerSecondPerUser { get; set; } = 1000;
+
     /// <summary>How many connections the service holds open in all; more wait in the kernel's queue.</summary>
     /// <value>Defaults to 4096.</value>
     public long MaxConnections { get; set; } = 4096;

@@ -61,6 +61,11 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectionsPerUser)} must be a positive number, not {options.MaxConnectionsPerUser}.");
         }
 
+        if (options.MaxConnectsPerSecondPerUser < 0)
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectsPerSecondPerUser)} must not be negative (0 turns the limit off), not {options.MaxConnectsPerSecondPerUser}.");
+        }
+
         if (options.MaxConnections <= 0)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnections)} must be a positive number, not {options.MaxConnections}.");

@@ -34,6 +34,7 @@ builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequ
 
 // The Unix socket: created safely, every connection's peer credentials read by the kernel.
 builder.Services.AddUnixSocketFiles();
+builder.Services.AddOptions<UnixSocketAcceptOptions>().Configure<IOptions<EchoApiOptions>>((accept, echo) => accept.ConnectionsPerSecondPerUser = echo.Value.MaxConnectsPerSecondPerUser);
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;

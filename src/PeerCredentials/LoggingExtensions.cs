@@ -40,4 +40,7 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(12, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid} ({Executable}) closed at connect: {Reason}")]
     public static partial void RefusedAtConnect(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason);
+
+    [LoggerMessage(13, LogLevel.Warning, "Closed {Refused} connection(s) of uid {Uid} at accept: over {Rate} new connections per second.")]
+    public static partial void ConnectRateExceeded(this ILogger logger, uint uid, long refused, double rate);
 }

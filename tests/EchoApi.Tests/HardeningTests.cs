@@ -140,6 +140,33 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task UidOverItsConnectRateIsClosedAtAcceptWhileAnotherUidStillConnects()
+    {
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:MaxConnectsPerSecondPerUser"] = "5" });
+
+        // A burst of 40 connects: the bucket holds 10, so most are closed before any HTTP is spoken.
+        var answered = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
+            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
+            if (await ReceiveOrResetAsync(socket) > 0)
+            {
+                answered++;
+            }
+        }
+
+        Assert.InRange(answered, 10, 15);
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("at accept: over 5 new connections per second", StringComparison.Ordinal));
+
+        if (Privileges.IsRoot)
+        {
+            var (status, _, _) = await Command.CurlAsync(server.SocketPath, "/healthz", Command.AsUser(Privileges.Nobody));
+            Assert.Equal(200, status); // another uid has a bucket of its own
+        }
+    }
+
+    [Fact]
     [Trait("Category", "Process")]
     public async Task SigtermDuringATenMebibyteEchoLetsItFinishThenRemovesTheFile()
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,9 @@ public static class KestrelUnixSocketExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<UnixSocketFileBinder>();
+        services.AddOptions<UnixSocketAcceptOptions>();
+        // Registered after Kestrel's own transport, so Kestrel picks it for Unix socket endpoints.
+        services.AddSingleton<IConnectionListenerFactory, UnixSocketListenerFactory>();
         services.AddOptions<SocketTransportOptions>()
             .Configure<UnixSocketFileBinder>((transport, binder) => transport.CreateBoundListenSocket = binder.CreateBoundListenSocket);
         return services;

@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace PeerCredentials.Sockets;
+
+/// <summary>A token bucket per uid: <c>rate</c> per second, holding up to twice that.</summary>
+internal sealed class PeerRateLimiter(double rate)
+{
+    // Far more uids than a machine has; past it the table starts over rather than grow.
+    private const int MaxTrackedUsers = 16384;
+
+    private readonly ConcurrentDictionary<uint, Bucket> _buckets = new();
+
+    public double Rate { get; } = rate;
+
+    /// <summary>Takes a token for <paramref name="uid"/>; false when its bucket is empty.</summary>
+    public bool TryTake(uint uid, out long refusedSinceLastReport, out bool report)
+    {
+        if (_buckets.Count > MaxTrackedUsers)
+        {
+            _buckets.Clear();
+        }
+
+        var bucket = _buckets.GetOrAdd(uid, static (_, rate) => new Bucket(rate * 2), Rate);
+        lock (bucket)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var elapsed = Stopwatch.GetElapsedTime(bucket.Refilled, now).TotalSeconds;
+            bucket.Tokens = Math.Min(Rate * 2, bucket.Tokens + (elapsed * Rate));
+            bucket.Refilled = now;
+            if (bucket.Tokens >= 1)
+            {
+                bucket.Tokens--;
+                refusedSinceLastReport = 0;
+                report = false;
+                return true;
+            }
+
+            // Refusals are reported at most once a second per uid, so a flood cannot flood the log.
+            bucket.Refused++;
+            report = Stopwatch.GetElapsedTime(bucket.Reported, now) >= TimeSpan.FromSeconds(1);
+            refusedSinceLastReport = bucket.Refused;
+            if (report)
+            {
+                bucket.Reported = now;
+                bucket.Refused = 0;
+            }
+
+            return false;
+        }
+    }
+
+    private sealed class Bucket(double tokens)
+    {
+        public double Tokens = tokens;
+        public long Refilled = Stopwatch.GetTimestamp();
+        public long Reported;
+        public long Refused;
+    }
+}

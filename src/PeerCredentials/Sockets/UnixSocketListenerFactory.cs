@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PeerCredentials.Interop;
+
+namespace PeerCredentials.Sockets;
+
+/// <summary>
+/// Kestrel's listener for Unix socket endpoints: Kestrel's own socket transport, with one decision taken
+/// right after <c>accept()</c>, before any pipe, buffer or scheduling work is spent on the connection:
+/// a uid over its connect rate is closed on the spot.
+/// </summary>
+internal sealed class UnixSocketListenerFactory(
+    IOptions<SocketTransportOptions> transport,
+    IOptions<UnixSocketAcceptOptions> accept,
+    ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is UnixDomainSocketEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var options = transport.Value;
+        var socket = options.CreateBoundListenSocket(endpoint);
+        try
+        {
+            socket.Listen(options.Backlog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var factory = new SocketConnectionContextFactory(
+            new SocketConnectionFactoryOptions
+            {
+                IOQueueCount = options.IOQueueCount,
+                WaitForDataBeforeAllocatingBuffer = options.WaitForDataBeforeAllocatingBuffer,
+                MaxReadBufferSize = options.MaxReadBufferSize,
+                MaxWriteBufferSize = options.MaxWriteBufferSize,
+                UnsafePreferInlineScheduling = options.UnsafePreferInlineScheduling,
+            },
+            loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        var rate = accept.Value.ConnectionsPerSecondPerUser;
+        var limiter = rate > 0 ? new PeerRateLimiter(rate) : null;
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, loggers.CreateLogger<UnixSocketListenerFactory>()));
+    }
+
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, ILogger logger) : IConnectionListener
+    {
+        public EndPoint EndPoint { get; } = endpoint;
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await socket.AcceptAsync(cancellationToken);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException
+                    || (e is SocketException s && s.SocketErrorCode == SocketError.OperationAborted))
+                {
+                    return null; // unbound
+                }
+                catch (SocketException)
+                {
+                    continue; // the peer went away between connect and accept (ECONNABORTED and the like)
+                }
+
+                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid, out var refused, out var report))
+                {
+                    if (report)
+                    {
+                        logger.ConnectRateExceeded(uid, refused, limiter.Rate);
+                    }
+
+                    accepted.Dispose();
+                    continue;
+                }
+
+                return factory.Create(accepted);
+            }
+        }
+
+        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            socket.Dispose();
+            factory.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        // Only the uid, from SO_PEERCRED: the full credentials (groups, pidfd) are read later, for the
+        // connections that get that far.
+        private static uint? UserId(Socket accepted)
+        {
+            Span<byte> ucred = stackalloc byte[12];
+            try
+            {
+                return accepted.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
+                    ? MemoryMarshal.Read<uint>(ucred[4..])
+                    : null;
+            }
+            catch (SocketException)
+            {
+                return null; // the middleware fails such a connection closed
+            }
+        }
+    }
+}
