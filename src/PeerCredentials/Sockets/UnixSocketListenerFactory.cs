@@ -68,9 +68,24 @@ internal sealed class UnixSocketListenerFactory(
                 {
                     return null; // unbound
                 }
-                catch (SocketException)
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
                 {
-                    continue; // the peer went away between connect and accept (ECONNABORTED and the like)
+                    continue; // the peer went away between connect and accept
+                }
+                catch (SocketException e)
+                {
+                    // Out of descriptors or memory: back off a moment instead of spinning on accept().
+                    logger.AcceptFailed(e.SocketErrorCode, e);
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null;
+                    }
+
+                    continue;
                 }
 
                 if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid, out var refused, out var report))
