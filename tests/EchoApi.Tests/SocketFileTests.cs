@@ -39,7 +39,8 @@ public sealed class SocketFileTests : IDisposable
         var socketPath = _directory.File("env.sock");
         await using var server = EchoApiProcess.Start([], new Dictionary<string, string> { ["EchoApi__SocketPath"] = socketPath });
 
-        await WaitForSocketAsync(socketPath, server);
+        // The file appears at bind(), before listen(): wait until the service says it listens.
+        Assert.Contains($"EchoApi listening on {socketPath}", await server.WaitForOutputAsync("EchoApi listening"), StringComparison.Ordinal);
         using var client = UnixHttp.CreateClient(socketPath);
         Assert.Equal("ok", await client.GetStringAsync("/healthz", TestContext.Current.CancellationToken));
     }
@@ -198,14 +199,5 @@ public sealed class SocketFileTests : IDisposable
         var line = Assert.Single(lines);
         Assert.StartsWith("echoapi: ", line, StringComparison.Ordinal);
         return line;
-    }
-
-    private static async Task WaitForSocketAsync(string socketPath, EchoApiProcess server)
-    {
-        for (var i = 0; i < 600 && !File.Exists(socketPath); i++)
-        {
-            Assert.False(server.HasExited, server.Stderr);
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
     }
 }
