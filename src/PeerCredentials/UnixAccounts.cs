@@ -26,9 +26,6 @@ public static class UnixAccounts
     /// <summary>The effective uid of this process.</summary>
     public static uint EffectiveUserId => Libc.GetEffectiveUserId();
 
-    /// <summary>The effective gid of this process.</summary>
-    public static uint EffectiveGroupId => Libc.GetEffectiveGroupId();
-
     /// <summary>
     /// The uid the kernel reports for a user it cannot map into this user namespace
     /// (<c>/proc/sys/kernel/overflowuid</c>, usually 65534). It never names a real user.

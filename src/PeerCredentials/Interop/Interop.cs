@@ -13,7 +13,6 @@ internal static unsafe partial class Libc
     // Linux socket option numbers (include/uapi/asm-generic/socket.h).
     internal const int SolSocket = 1;
     internal const int SoPeerCred = 17;
-    internal const int SoPeerSec = 31;
     internal const int SoPeerGroups = 59;
     internal const int SoPeerPidFd = 77;
 
@@ -22,9 +21,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "geteuid")]
     internal static partial uint GetEffectiveUserId();
-
-    [LibraryImport(LibraryName, EntryPoint = "getegid")]
-    internal static partial uint GetEffectiveGroupId();
 
     [LibraryImport(LibraryName, EntryPoint = "getpwuid_r", SetLastError = true)]
     private static partial int GetPwUidR(uint uid, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
