@@ -34,7 +34,16 @@ builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequ
 
 // The Unix socket: created safely, every connection's peer credentials read by the kernel.
 builder.Services.AddUnixSocketFiles();
-builder.Services.AddOptions<UnixSocketAcceptOptions>().Configure<IOptions<EchoApiOptions>>((accept, echo) => accept.ConnectionsPerSecondPerUser = echo.Value.MaxConnectsPerSecondPerUser);
+builder.Services.AddOptions<UnixSocketAcceptOptions>().Configure<IOptions<EchoApiOptions>>((accept, echo) =>
+{
+    // The connect rate guards the owner against the others: the users the owner policy admits are not limited by it.
+    accept.ConnectionsPerSecondPerUser = echo.Value.MaxConnectsPerSecondPerUser;
+    accept.UnlimitedUserIds.Add(echo.Value.OwnerUserId!.Value);
+    if (echo.Value.AllowRoot)
+    {
+        accept.UnlimitedUserIds.Add(0);
+    }
+});
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;

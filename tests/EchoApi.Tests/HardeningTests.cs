@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -155,37 +156,78 @@ public sealed class HardeningTests
     }
 
     [Fact]
-    public async Task UidOverItsConnectRateIsClosedAtAcceptWhileAnotherUidStillConnects()
+    public async Task UidOverItsConnectRateIsClosedAtAcceptThenAcceptingYieldsUntilCalm()
     {
-        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:MaxConnectsPerSecondPerUser"] = "5" });
+        // The owner is somebody else, so this process's uid is one of "the others" the rate applies to.
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?>
+        {
+            ["EchoApi:MaxConnectsPerSecondPerUser"] = "5",
+            ["EchoApi:Owner"] = Privileges.Stranger.ToString(CultureInfo.InvariantCulture),
+        });
 
         // A burst of 40 connects: the bucket holds 10, so most are closed before any HTTP is spoken.
-        var answered = 0;
-        for (var i = 0; i < 40; i++)
-        {
-            using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
-            try
-            {
-                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
-            {
-                continue; // closed at accept before we could even send
-            }
-
-            if (await ReceiveOrResetAsync(socket) > 0)
-            {
-                answered++;
-            }
-        }
+        var answered = await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 40, Cancel);
 
         Assert.InRange(answered, 10, 30); // the bucket's 10, plus what 5 per second refills while the loop runs
         Assert.Contains(server.Logs.Entries, e => e.Message.Contains("at accept: over 5 new connections per second", StringComparison.Ordinal));
 
+        // While a uid is refused, accepting runs on a thread at SCHED_IDLE; a second without refusals ends it.
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("accepted at idle priority", StringComparison.Ordinal));
+        Assert.Contains(AcceptThreadPolicies(), policy => policy == SchedIdle);
+        await WaitForLogAsync(server, "accepted at normal priority again", TimeSpan.FromSeconds(5));
+        Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 1, Cancel)); // and connections are still served
+
         if (Privileges.IsRoot)
         {
-            var (status, _, _) = await Command.CurlAsync(server.SocketPath, "/healthz", Command.AsUser(Privileges.Nobody));
-            Assert.Equal(200, status); // another uid has a bucket of its own
+            // The owner, on the same socket right after the burst: never limited by the connect rate.
+            var (status, _, _) = await Command.CurlAsync(server.SocketPath, "/healthz", Command.AsUser(Privileges.Stranger));
+            Assert.Equal(200, status);
+        }
+    }
+
+    [Fact]
+    public async Task TheOwnerIsNotLimitedByTheConnectRate()
+    {
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:MaxConnectsPerSecondPerUser"] = "5" });
+
+        Assert.Equal(40, await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 40, Cancel));
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Message.Contains("at accept", StringComparison.Ordinal));
+    }
+
+    private const int SchedIdle = 5;
+
+    /// <summary>The scheduling policy (field 41 of /proc/self/task/TID/stat) of this process's accept threads.</summary>
+    private static IEnumerable<int> AcceptThreadPolicies()
+    {
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended meanwhile
+            }
+
+            var open = stat.IndexOf('(', StringComparison.Ordinal);
+            var close = stat.LastIndexOf(')');
+            if (stat[(open + 1)..close].StartsWith("Unix socket acc", StringComparison.Ordinal))
+            {
+                // Fields after the name start at field 3 (state); the policy is field 41.
+                yield return int.Parse(stat[(close + 2)..].Split(' ')[41 - 3], CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private static async Task WaitForLogAsync(EchoApiFactory server, string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!server.Logs.Entries.Any(e => e.Message.Contains(text, StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"No log entry saying '{text}' within {timeout.TotalSeconds} s.");
+            await Task.Delay(50, Cancel);
         }
     }
 

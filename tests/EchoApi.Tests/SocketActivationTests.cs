@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using EchoApi.Tests.Infrastructure;
 
@@ -45,5 +46,28 @@ public sealed class SocketActivationTests
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.True(File.Exists(http) && File.Exists(line), "The service must not delete sockets it did not create.");
         Assert.Equal((UnixFileMode)0b110_110_110, File.GetUnixFileMode(http));
+    }
+
+    [Fact]
+    public async Task InheritedSocketsCloseAUidOverItsConnectRateAtAccept()
+    {
+        using var directory = new TempSocketDirectory();
+        var http = directory.File("echo.sock");
+        var owner = Privileges.Stranger.ToString(CultureInfo.InvariantCulture); // so that this process's uid is limited
+        await using var server = EchoApiProcess.Start(
+            ["--EchoApi:MaxConnectsPerSecondPerUser=5", $"--EchoApi:Owner={owner}"],
+            launcher: ["systemd-socket-activate", "-l", http, "--fdname=http"]);
+        for (var i = 0; i < 300 && !File.Exists(http); i++)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        // The first connection starts the service (systemd-socket-activate waits for one); then a burst.
+        Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(http, 1, TestContext.Current.CancellationToken));
+        Assert.Contains("handed over by systemd", await server.WaitForOutputAsync("handed over by systemd"), StringComparison.Ordinal);
+        var answered = await RawHttp.CountAnsweredConnectsAsync(http, 40, TestContext.Current.CancellationToken);
+
+        Assert.InRange(answered, 10, 30); // the bucket's 10, plus what 5 per second refills meanwhile
+        Assert.Contains("at accept: over 5 new connections per second", await server.WaitForOutputAsync("at accept: over 5"), StringComparison.Ordinal);
     }
 }

@@ -3,9 +3,11 @@ using System.Diagnostics;
 
 namespace PeerCredentials.Sockets;
 
-/// <summary>A token bucket per uid: <c>rate</c> per second, holding up to twice that.</summary>
-internal sealed class PeerRateLimiter(double rate)
+/// <summary>A token bucket per uid: <c>rate</c> per second, holding up to twice that; <c>unlimited</c> uids pass.</summary>
+internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)
 {
+    private readonly HashSet<uint> _unlimited = [.. unlimited];
+
     // Far more uids than a machine has; past it the table starts over rather than grow.
     private const int MaxTrackedUsers = 16384;
 
@@ -16,6 +18,13 @@ internal sealed class PeerRateLimiter(double rate)
     /// <summary>Takes a token for <paramref name="uid"/>; false when its bucket is empty.</summary>
     public bool TryTake(uint uid, out long refusedSinceLastReport, out bool report)
     {
+        if (_unlimited.Contains(uid))
+        {
+            refusedSinceLastReport = 0;
+            report = false;
+            return true;
+        }
+
         if (_buckets.Count > MaxTrackedUsers)
         {
             _buckets.Clear();
@@ -47,6 +56,26 @@ internal sealed class PeerRateLimiter(double rate)
             }
 
             return false;
+        }
+    }
+
+    /// <summary>The refusals not yet reported, per uid, and forgets them: for a last report when a flood ends.</summary>
+    public IEnumerable<(uint Uid, long Refused)> TakeUnreported()
+    {
+        foreach (var (uid, bucket) in _buckets)
+        {
+            long refused;
+            lock (bucket)
+            {
+                refused = bucket.Refused;
+                bucket.Refused = 0;
+                bucket.Reported = Stopwatch.GetTimestamp();
+            }
+
+            if (refused > 0)
+            {
+                yield return (uid, refused);
+            }
         }
     }
 

@@ -10,4 +10,10 @@ public sealed class UnixSocketAcceptOptions
     /// </summary>
     /// <value>Defaults to 1000; 0 turns the limit off.</value>
     public double ConnectionsPerSecondPerUser { get; set; } = 1000;
+
+    /// <summary>
+    /// The uids <see cref="ConnectionsPerSecondPerUser"/> does not apply to: those the limit protects,
+    /// typically the socket's owner, whose own clients may connect as often as they like.
+    /// </summary>
+    public ISet<uint> UnlimitedUserIds { get; } = new HashSet<uint>();
 }

@@ -10,24 +10,31 @@ using PeerCredentials.Interop;
 namespace PeerCredentials.Sockets;
 
 /// <summary>
-/// Kestrel's listener for Unix socket endpoints: Kestrel's own socket transport, with one decision taken
-/// right after <c>accept()</c>, before any pipe, buffer or scheduling work is spent on the connection:
-/// a uid over its connect rate is closed on the spot.
+/// Kestrel's listener for Unix socket endpoints (by path, abstract, or inherited from systemd): Kestrel's
+/// own socket transport, fed by a <see cref="UnixSocketAcceptLoop"/> that takes one decision right after
+/// <c>accept()</c>, before any pipe, buffer or scheduling work is spent on the connection: a uid over its
+/// connect rate is closed on the spot.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
     IOptions<UnixSocketAcceptOptions> accept,
     ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
-    public bool CanBind(EndPoint endpoint) => endpoint is UnixDomainSocketEndPoint;
+    // Unix sockets by path or abstract name, and those handed over by systemd (ListenHandle).
+    public bool CanBind(EndPoint endpoint) => endpoint switch
+    {
+        UnixDomainSocketEndPoint => true,
+        FileHandleEndPoint handle => Libc.IsUnixStreamSocket(handle.FileHandle),
+        _ => false,
+    };
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var options = transport.Value;
-        var socket = options.CreateBoundListenSocket(endpoint);
+        var transportOptions = transport.Value;
+        var socket = transportOptions.CreateBoundListenSocket(endpoint);
         try
         {
-            socket.Listen(options.Backlog);
+            socket.Listen(transportOptions.Backlog);
         }
         catch
         {
@@ -38,99 +45,37 @@ internal sealed class UnixSocketListenerFactory(
         var factory = new SocketConnectionContextFactory(
             new SocketConnectionFactoryOptions
             {
-                IOQueueCount = options.IOQueueCount,
-                WaitForDataBeforeAllocatingBuffer = options.WaitForDataBeforeAllocatingBuffer,
-                MaxReadBufferSize = options.MaxReadBufferSize,
-                MaxWriteBufferSize = options.MaxWriteBufferSize,
-                UnsafePreferInlineScheduling = options.UnsafePreferInlineScheduling,
+                IOQueueCount = transportOptions.IOQueueCount,
+                WaitForDataBeforeAllocatingBuffer = transportOptions.WaitForDataBeforeAllocatingBuffer,
+                MaxReadBufferSize = transportOptions.MaxReadBufferSize,
+                MaxWriteBufferSize = transportOptions.MaxWriteBufferSize,
+                UnsafePreferInlineScheduling = transportOptions.UnsafePreferInlineScheduling,
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var rate = accept.Value.ConnectionsPerSecondPerUser;
-        var limiter = rate > 0 ? new PeerRateLimiter(rate) : null;
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, loggers.CreateLogger<UnixSocketListenerFactory>()));
+        var options = accept.Value;
+        var limiter = options.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(options.ConnectionsPerSecondPerUser, options.UnlimitedUserIds) : null;
+        var loop = new UnixSocketAcceptLoop(socket, limiter, loggers.CreateLogger<UnixSocketListenerFactory>());
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, loop));
     }
 
-    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, ILogger logger) : IConnectionListener
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, UnixSocketAcceptLoop loop) : IConnectionListener
     {
         public EndPoint EndPoint { get; } = endpoint;
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
-        {
-            while (true)
-            {
-                Socket accepted;
-                try
-                {
-                    accepted = await socket.AcceptAsync(cancellationToken);
-                }
-                catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException
-                    || (e is SocketException s && s.SocketErrorCode == SocketError.OperationAborted))
-                {
-                    return null; // unbound
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-                {
-                    continue; // the peer went away between connect and accept
-                }
-                catch (SocketException e)
-                {
-                    // Out of descriptors or memory: back off a moment instead of spinning on accept().
-                    logger.AcceptFailed(e.SocketErrorCode, e);
-                    try
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return null;
-                    }
-
-                    continue;
-                }
-
-                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid, out var refused, out var report))
-                {
-                    if (report)
-                    {
-                        logger.ConnectRateExceeded(uid, refused, limiter.Rate);
-                    }
-
-                    accepted.Dispose();
-                    continue;
-                }
-
-                return factory.Create(accepted);
-            }
-        }
+            => await loop.NextAsync(cancellationToken) is { } accepted ? factory.Create(accepted) : null;
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
-            socket.Dispose();
+            loop.Stop();
             return ValueTask.CompletedTask;
         }
 
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
+            await loop.DisposeAsync();
             socket.Dispose();
             factory.Dispose();
-            return ValueTask.CompletedTask;
-        }
-
-        // Only the uid, from SO_PEERCRED: the full credentials (groups, pidfd) are read later, for the
-        // connections that get that far.
-        private static uint? UserId(Socket accepted)
-        {
-            Span<byte> ucred = stackalloc byte[12];
-            try
-            {
-                return accepted.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
-                    ? MemoryMarshal.Read<uint>(ucred[4..])
-                    : null;
-            }
-            catch (SocketException)
-            {
-                return null; // the middleware fails such a connection closed
-            }
         }
     }
 }

@@ -62,6 +62,35 @@ public static class RawHttp
         return Parse(received.ToArray());
     }
 
+    /// <summary>
+    /// Opens <paramref name="count"/> connections one after the other, each asking <c>GET /healthz</c>;
+    /// returns how many got an answer (any answer: the others were closed at accept, unanswered).
+    /// </summary>
+    public static async Task<int> CountAnsweredConnectsAsync(string socketPath, int count, CancellationToken cancellationToken)
+    {
+        var answered = 0;
+        for (var i = 0; i < count; i++)
+        {
+            using var socket = await UnixHttp.ConnectAsync(socketPath, cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(UnixHttp.Timeout);
+            try
+            {
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
+                if (await socket.ReceiveAsync(new byte[256], timeout.Token) > 0)
+                {
+                    answered++;
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+            {
+                // closed at accept, before or under the request
+            }
+        }
+
+        return answered;
+    }
+
     public static Response Parse(byte[] raw)
     {
         var end = raw.AsSpan().IndexOf("\r\n\r\n"u8);
