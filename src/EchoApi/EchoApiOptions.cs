@@ -37,8 +37,8 @@ public sealed class EchoApiOptions
     /// <summary>
     /// How many new connections per second one uid may open; more are closed right after <c>accept()</c>,
     /// before Kestrel spends anything on them, so a uid flooding the socket with connects cannot crowd
-    /// out the others. It does not apply to the owner (nor to root with <see cref="AllowRoot"/>). While a
-    /// uid is over it, new connections are accepted at idle CPU priority. 0 turns the limit off.
+    /// out the others. It does not apply to the owner (nor to root with <see cref="AllowRoot"/>), whom it
+    /// protects. 0 turns the limit off.
     /// </summary>
     /// <value>Defaults to 1000.</value>
     public double MaxConnectsPerSecondPerUser { get; set; } = 1000;

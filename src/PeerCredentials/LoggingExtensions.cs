@@ -46,13 +46,4 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(14, LogLevel.Error, "accept() on a Unix socket failed: {Error} (errno {Errno}); retrying shortly.")]
     public static partial void AcceptFailed(this ILogger logger, string error, int errno);
-
-    [LoggerMessage(15, LogLevel.Information, "A uid is over its connect rate: new connections are now accepted at idle priority, after the open ones are served.")]
-    public static partial void AcceptYielding(this ILogger logger);
-
-    [LoggerMessage(16, LogLevel.Information, "No connection refused for a second: new connections are accepted at normal priority again.")]
-    public static partial void AcceptCalm(this ILogger logger);
-
-    [LoggerMessage(17, LogLevel.Warning, "Could not move the accept thread to idle priority ({Error}); it goes on at normal priority.")]
-    public static partial void AcceptPriorityNotLowered(this ILogger logger, string error);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -156,7 +157,7 @@ public sealed class HardeningTests
     }
 
     [Fact]
-    public async Task UidOverItsConnectRateIsClosedAtAcceptThenAcceptingYieldsUntilCalm()
+    public async Task UidOverItsConnectRateIsClosedAtAcceptWhileTheOwnerStillConnects()
     {
         // The owner is somebody else, so this process's uid is one of "the others" the rate applies to.
         using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?>
@@ -166,16 +167,12 @@ public sealed class HardeningTests
         });
 
         // A burst of 40 connects: the bucket holds 10, so most are closed before any HTTP is spoken.
+        var started = Stopwatch.GetTimestamp();
         var answered = await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 40, Cancel);
+        var refilled = (int)Math.Ceiling(5 * Stopwatch.GetElapsedTime(started).TotalSeconds);
 
-        Assert.InRange(answered, 10, 30); // the bucket's 10, plus what 5 per second refills while the loop runs
+        Assert.InRange(answered, 10, Math.Min(39, 10 + refilled)); // the bucket's 10, plus what 5 per second refilled meanwhile
         Assert.Contains(server.Logs.Entries, e => e.Message.Contains("at accept: over 5 new connections per second", StringComparison.Ordinal));
-
-        // While a uid is refused, accepting runs on a thread at SCHED_IDLE; a second without refusals ends it.
-        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("accepted at idle priority", StringComparison.Ordinal));
-        Assert.Contains(AcceptThreadPolicies(), policy => policy == SchedIdle);
-        await WaitForLogAsync(server, "accepted at normal priority again", TimeSpan.FromSeconds(5));
-        Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 1, Cancel)); // and connections are still served
 
         if (Privileges.IsRoot)
         {
@@ -192,64 +189,6 @@ public sealed class HardeningTests
 
         Assert.Equal(40, await RawHttp.CountAnsweredConnectsAsync(server.SocketPath, 40, Cancel));
         Assert.DoesNotContain(server.Logs.Entries, e => e.Message.Contains("at accept", StringComparison.Ordinal));
-    }
-
-    private const int SchedIdle = 5;
-
-    /// <summary>The scheduling policy (field 41 of /proc/self/task/TID/stat) of this process's accept threads.</summary>
-    private static IEnumerable<int> AcceptThreadPolicies()
-    {
-        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(task, "stat"));
-            }
-            catch (IOException)
-            {
-                continue; // the thread ended meanwhile
-            }
-
-            var open = stat.IndexOf('(', StringComparison.Ordinal);
-            var close = stat.LastIndexOf(')');
-            if (stat[(open + 1)..close].StartsWith("Unix socket acc", StringComparison.Ordinal))
-            {
-                // Fields after the name start at field 3 (state); the policy is field 41.
-                yield return int.Parse(stat[(close + 2)..].Split(' ')[41 - 3], CultureInfo.InvariantCulture);
-            }
-        }
-    }
-
-    private static async Task WaitForLogAsync(EchoApiFactory server, string text, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!server.Logs.Entries.Any(e => e.Message.Contains(text, StringComparison.Ordinal)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"No log entry saying '{text}' within {timeout.TotalSeconds} s.");
-            await Task.Delay(50, Cancel);
-        }
-    }
-
-    [Fact]
-    [Trait("Category", "Process")]
-    public async Task SigtermDuringATenMebibyteEchoLetsItFinishThenRemovesTheFile()
-    {
-        using var directory = new TempSocketDirectory();
-        var socketPath = directory.File("echo.sock");
-        await using var server = await EchoApiProcess.StartListeningAsync(socketPath);
-        var payload = new byte[10 * 1024 * 1024];
-        new Random(3).NextBytes(payload);
-
-        var echo = RawHttp.PostAsync(socketPath, "/echo", payload, "application/octet-stream", chunked: false, pace: TimeSpan.FromMilliseconds(5), cancellationToken: Cancel);
-        await Task.Delay(300, Cancel); // the echo is under way
-        await server.TerminateAsync();
-        var response = await echo;
-
-        Assert.Equal(200, response.Status);
-        Assert.Equal(payload, response.Body);
-        Assert.Equal(0, await server.WaitForExitAsync());
-        Assert.False(File.Exists(socketPath));
     }
 
     /// <summary>Reads until EOF; a connection closed under unread input may also end in a reset, which counts as closed.</summary>

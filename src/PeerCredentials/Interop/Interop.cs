@@ -13,14 +13,10 @@ internal static unsafe partial class Libc
     // Linux socket option numbers (include/uapi/asm-generic/socket.h).
     internal const int SolSocket = 1;
     internal const int SoPeerCred = 17;
-    internal const int SoRcvTimeo = 20;
     internal const int SoPeerGroups = 59;
     internal const int SoPeerPidFd = 77;
 
     internal const int ENOENT = 2;
-    internal const int EINTR = 4;
-    internal const int EAGAIN = 11;
-    internal const int ECONNABORTED = 103;
     internal const int ERANGE = 34;
 
     [LibraryImport(LibraryName, EntryPoint = "geteuid")]
@@ -56,51 +52,6 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "getsockopt", SetLastError = true)]
     private static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
 
-    [LibraryImport(LibraryName, EntryPoint = "accept4", SetLastError = true)]
-    private static partial int Accept4(int fd, void* address, uint* length, int flags);
-
-    /// <summary>
-    /// <c>accept4(SOCK_CLOEXEC)</c> on a listening socket: the new descriptor, or the errno negated.
-    /// Refusing a connection this way, before any <see cref="System.Net.Sockets.Socket"/> exists for
-    /// it, costs the kernel's work and nothing more.
-    /// </summary>
-    /// <exception cref="ObjectDisposedException">The listening socket is closed.</exception>
-    internal static int Accept(System.Net.Sockets.SafeSocketHandle listening)
-    {
-        const int SockCloexec = 0x80000;
-        var added = false;
-        try
-        {
-            listening.DangerousAddRef(ref added);
-            var fd = Accept4((int)listening.DangerousGetHandle(), null, null, SockCloexec);
-            return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
-        }
-        finally
-        {
-            if (added)
-            {
-                listening.DangerousRelease();
-            }
-        }
-    }
-
-    /// <summary>The peer's uid from <c>SO_PEERCRED</c> of a connected descriptor, or null if unreadable.</summary>
-    internal static uint? PeerUserId(int fd)
-    {
-        Ucred ucred;
-        uint length = (uint)sizeof(Ucred);
-        return GetSockOpt(fd, SolSocket, SoPeerCred, &ucred, &length) == 0 && length == sizeof(Ucred) ? ucred.Uid : null;
-    }
-
-    /// <summary>Closes a descriptor no <see cref="SafeHandle"/> owns (on Linux the descriptor is gone even when close fails).</summary>
-    internal static void CloseDescriptor(int fd) => _ = Close(fd);
-
-    [LibraryImport(LibraryName, EntryPoint = "gettid")]
-    private static partial int GetThreadId();
-
-    [LibraryImport(LibraryName, EntryPoint = "sched_setscheduler", SetLastError = true)]
-    private static partial int SchedSetScheduler(int pid, int policy, int* param);
-
     /// <summary>Whether <paramref name="fd"/> is a Unix stream socket (<c>SO_DOMAIN</c> and <c>SO_TYPE</c>).</summary>
     internal static bool IsUnixStreamSocket(ulong fd)
     {
@@ -116,17 +67,6 @@ internal static unsafe partial class Libc
         return GetSockOpt((int)fd, SolSocket, SoType, &value, &length) == 0 && value == SockStream;
     }
 
-    /// <summary>
-    /// Moves the calling thread (only it: Linux schedules threads) to <c>SCHED_IDLE</c>, where it runs
-    /// only on CPU time that normal threads leave. Needs no privilege, but cannot be undone without one.
-    /// Returns 0, or the errno.
-    /// </summary>
-    internal static int SetCurrentThreadIdlePriority()
-    {
-        const int SchedIdle = 5;
-        var param = 0; // struct sched_param { int sched_priority; }, 0 for SCHED_IDLE
-        return SchedSetScheduler(GetThreadId(), SchedIdle, &param) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
 
     /// <summary>
     /// A Unix stream socket bound to <paramref name="path"/>, made with <c>socket</c> and <c>bind</c>
@@ -162,14 +102,6 @@ internal static unsafe partial class Libc
         }
 
         return new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true);
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Ucred
-    {
-        public int Pid;
-        public uint Uid;
-        public uint Gid;
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -59,26 +59,6 @@ internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)
         }
     }
 
-    /// <summary>The refusals not yet reported, per uid, and forgets them: for a last report when a flood ends.</summary>
-    public IEnumerable<(uint Uid, long Refused)> TakeUnreported()
-    {
-        foreach (var (uid, bucket) in _buckets)
-        {
-            long refused;
-            lock (bucket)
-            {
-                refused = bucket.Refused;
-                bucket.Refused = 0;
-                bucket.Reported = Stopwatch.GetTimestamp();
-            }
-
-            if (refused > 0)
-            {
-                yield return (uid, refused);
-            }
-        }
-    }
-
     private sealed class Bucket(double tokens)
     {
         public double Tokens = tokens;

@@ -11,9 +11,8 @@ namespace PeerCredentials.Sockets;
 
 /// <summary>
 /// Kestrel's listener for Unix socket endpoints (by path, abstract, or inherited from systemd): Kestrel's
-/// own socket transport, fed by a <see cref="UnixSocketAcceptLoop"/> that takes one decision right after
-/// <c>accept()</c>, before any pipe, buffer or scheduling work is spent on the connection: a uid over its
-/// connect rate is closed on the spot.
+/// own socket transport, with one decision taken right after <c>accept()</c>, before any pipe, buffer or
+/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
@@ -30,11 +29,11 @@ internal sealed class UnixSocketListenerFactory(
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var transportOptions = transport.Value;
-        var socket = transportOptions.CreateBoundListenSocket(endpoint);
+        var options = transport.Value;
+        var socket = options.CreateBoundListenSocket(endpoint);
         try
         {
-            socket.Listen(transportOptions.Backlog);
+            socket.Listen(options.Backlog);
         }
         catch
         {
@@ -45,37 +44,99 @@ internal sealed class UnixSocketListenerFactory(
         var factory = new SocketConnectionContextFactory(
             new SocketConnectionFactoryOptions
             {
-                IOQueueCount = transportOptions.IOQueueCount,
-                WaitForDataBeforeAllocatingBuffer = transportOptions.WaitForDataBeforeAllocatingBuffer,
-                MaxReadBufferSize = transportOptions.MaxReadBufferSize,
-                MaxWriteBufferSize = transportOptions.MaxWriteBufferSize,
-                UnsafePreferInlineScheduling = transportOptions.UnsafePreferInlineScheduling,
+                IOQueueCount = options.IOQueueCount,
+                WaitForDataBeforeAllocatingBuffer = options.WaitForDataBeforeAllocatingBuffer,
+                MaxReadBufferSize = options.MaxReadBufferSize,
+                MaxWriteBufferSize = options.MaxWriteBufferSize,
+                UnsafePreferInlineScheduling = options.UnsafePreferInlineScheduling,
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var options = accept.Value;
-        var limiter = options.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(options.ConnectionsPerSecondPerUser, options.UnlimitedUserIds) : null;
-        var loop = new UnixSocketAcceptLoop(socket, limiter, loggers.CreateLogger<UnixSocketListenerFactory>());
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, loop));
+        var rate = accept.Value.ConnectionsPerSecondPerUser;
+        var limiter = rate > 0 ? new PeerRateLimiter(rate, accept.Value.UnlimitedUserIds) : null;
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, loggers.CreateLogger<UnixSocketListenerFactory>()));
     }
 
-    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, UnixSocketAcceptLoop loop) : IConnectionListener
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, ILogger logger) : IConnectionListener
     {
         public EndPoint EndPoint { get; } = endpoint;
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
-            => await loop.NextAsync(cancellationToken) is { } accepted ? factory.Create(accepted) : null;
+        {
+            while (true)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await socket.AcceptAsync(cancellationToken);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException
+                    || (e is SocketException s && s.SocketErrorCode == SocketError.OperationAborted))
+                {
+                    return null; // unbound
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+                {
+                    continue; // the peer went away between connect and accept
+                }
+                catch (SocketException e)
+                {
+                    // Out of descriptors or memory: back off a moment instead of spinning on accept().
+                    logger.AcceptFailed(e.SocketErrorCode.ToString(), e.NativeErrorCode);
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null;
+                    }
+
+                    continue;
+                }
+
+                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid, out var refused, out var report))
+                {
+                    if (report)
+                    {
+                        logger.ConnectRateExceeded(uid, refused, limiter.Rate);
+                    }
+
+                    accepted.Dispose();
+                    continue;
+                }
+
+                return factory.Create(accepted);
+            }
+        }
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
-            loop.Stop();
+            socket.Dispose();
             return ValueTask.CompletedTask;
         }
 
-        public async ValueTask DisposeAsync()
+        public ValueTask DisposeAsync()
         {
-            await loop.DisposeAsync();
             socket.Dispose();
             factory.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        // Only the uid, from SO_PEERCRED: the full credentials (groups, pidfd) are read later, for the
+        // connections that get that far.
+        private static uint? UserId(Socket accepted)
+        {
+            Span<byte> ucred = stackalloc byte[12];
+            try
+            {
+                return accepted.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
+                    ? MemoryMarshal.Read<uint>(ucred[4..])
+                    : null;
+            }
+            catch (SocketException)
+            {
+                return null; // the middleware fails such a connection closed
+            }
         }
     }
 }
