@@ -232,28 +232,39 @@ pair() {
 }
 
 # ---------------------------------------------------------------- scenario d: the owner under abuse
-# owner_under SERVER SOCK PHASE: the owner's POST /echo c=4 while uid 65534 runs PHASE.
+# owner_under SERVER SOCK PHASE: the owner's POST /echo c=4 while uid 65534 runs PHASE. The phases
+# ending in -new open a new connection for every request of the owner (-k 0), the others keep theirs.
 owner_under() {
     local server=$1 sock=$2 phase=$3
     local key=d.$server.$phase
-    if [[ $phase == quiet ]]; then measure "$key" "$sock" http -c 4 -b 16; return; fi
+    local owner=(http -c 4 -b 16)
+    [[ $phase == *-new ]] && owner+=(-k 0)
     local attack
-    case $phase in
-        slowloris) attack=(slowloris "$sock" -c "$SLOWLORIS_CONNS") ;;
-        flood) attack=(flood "$sock" -c 16) ;;
+    case ${phase%-new} in
+        quiet) measure "$key" "$sock" "${owner[@]}"; return ;;
+        cpu) attack=(timeout $((SECONDS_PER_ROUND + 2)) sh -c 'while :; do :; done') ;;
+        slowloris) attack=("$ATTACK_LOAD" slowloris "$sock" -c "$SLOWLORIS_CONNS" -d $((SECONDS_PER_ROUND + 2))) ;;
+        flood) attack=("$ATTACK_LOAD" flood "$sock" -c 16 -d $((SECONDS_PER_ROUND + 2))) ;;
     esac
     # The attacker starts a second early (to open its connections) and outlasts the measurement.
-    local cmd=(setpriv --reuid=$ATTACK_UID --regid=$ATTACK_UID --clear-groups "$ATTACK_LOAD" "${attack[@]}" -d $((SECONDS_PER_ROUND + 2)))
+    local cmd=(setpriv --reuid=$ATTACK_UID --regid=$ATTACK_UID --clear-groups "${attack[@]}")
     note_cmd "${cmd[*]}"
     "${cmd[@]}" > "$RUN/attacker.out" 2> "$RUN/attacker.err" &
     local apid=$!
     PIDS+=("$apid")
     sleep 1
-    measure "$key" "$sock" http -c 4 -b 16
-    wait "$apid" || { log "run.sh: the attacker failed:"; cat "$RUN/attacker.err" >&2; exit 1; }
+    measure "$key" "$sock" "${owner[@]}"
+    local rc=0
+    wait "$apid" || rc=$?
     forget_pid "$apid"
-    cat "$RUN/attacker.out" >> "$RUN/res/$key.attacker"
-    log "   $key.attacker: $(cat "$RUN/attacker.out")"
+    # timeout ends the cpu burner with 124: that is its normal end
+    if ((rc != 0)) && ! [[ ${phase%-new} == cpu && $rc == 124 ]]; then
+        log "run.sh: the attacker failed (exit $rc):"; cat "$RUN/attacker.err" >&2; exit 1
+    fi
+    if [[ -s $RUN/attacker.out ]]; then
+        cat "$RUN/attacker.out" >> "$RUN/res/$key.attacker"
+        log "   $key.attacker: $(cat "$RUN/attacker.out")"
+    fi
 }
 
 abuse() {
@@ -262,7 +273,9 @@ abuse() {
     local servers=("echoapi:$RUN/echo.sock")
     if ((GO_OK)); then start_anchor go-http "$RUN/go-http.sock" http; servers+=("go-http:$RUN/go-http.sock"); fi
     local phases=(quiet)
-    ((ATTACK_OK)) && phases+=(slowloris flood)
+    ((ATTACK_OK)) && phases+=(cpu slowloris flood)
+    phases+=(quiet-new)
+    ((ATTACK_OK)) && phases+=(flood-new)
     local s r p
     for s in "${servers[@]}"; do warm "${s#*:}" http -c 4 -b 16; done
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -294,6 +307,11 @@ row() { # row SCENARIO KEY NAME: one server's medians
 display() { if [[ $1 == echoapi ]]; then echo EchoApi; else echo "$1"; fi; }
 ratio_row() { # ratio_row SCENARIO ANCHOR
     local e=$1.echoapi a=$1.$2
+    local bad=$(($(total "$e" bad) + $(total "$a" bad)))
+    if ((bad > 0)); then # wrong answers make the speed numbers meaningless: no ratio to quote
+        printf '| | **EchoApi / %s** | **no ratio: %s wrong answers** | | | | | | |\n' "$2" "$bad"
+        return
+    fi
     printf '| | **EchoApi / %s** | **%s** | %s | **%s** | %s | | | %s |\n' "$2" \
         "$(ratio "$(median "$e" rps)" "$(median "$a" rps)")" "$(ratio "$(median "$e" p50_us)" "$(median "$a" p50_us)")" \
         "$(ratio "$(median "$e" p99_us)" "$(median "$a" p99_us)")" "$(ratio "$(median "$e" p999_us)" "$(median "$a" p999_us)")" \
@@ -301,6 +319,7 @@ ratio_row() { # ratio_row SCENARIO ANCHOR
 }
 attacker_note() { # what the attacker actually got, summed over the rounds
     local key=$1.attacker
+    [[ $key == *.cpu.* ]] && { echo "one core busy (a shell loop), no connections"; return; }
     [[ -s $RUN/res/$key ]] || { echo "-"; return; }
     case $key in
         *slowloris*) printf 'held %s at once (median); over all rounds: opened %s, closed by server %s, connect errors %s' \
@@ -312,10 +331,11 @@ attacker_note() { # what the attacker actually got, summed over the rounds
 }
 abuse_rows() { # abuse_rows SERVER
     local s=$1 p quiet_p99
-    quiet_p99=$(median "d.$s.quiet" p99_us)
-    for p in quiet slowloris flood; do
+    for p in quiet cpu slowloris flood quiet-new flood-new; do
         [[ -s $RUN/res/d.$s.$p ]] || continue
         local key=d.$s.$p
+        quiet_p99=$(median "d.$s.quiet" p99_us)
+        [[ $p == *-new ]] && quiet_p99=$(median "d.$s.quiet-new" p99_us)
         printf '| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s |\n' "$(display "$s")" "$p" "$(int "$(median "$key" rps)")" \
             "$(int "$(median "$key" p50_us)")" "$(int "$(median "$key" p99_us)")" \
             "$(ratio "$(median "$key" p99_us)" "$quiet_p99")" "$(total "$key" bad)" "$(total "$key" errors)" \
@@ -353,8 +373,11 @@ abuse_rows() { # abuse_rows SERVER
     echo
     echo "## d. The owner under abuse (owner: root, POST /echo 16 B, c=4; attacker: uid $ATTACK_UID)"
     echo
+    echo "cpu: the attacker only keeps one core busy, never touching the socket: what sharing the machine costs by itself."
     echo "slowloris: $SLOWLORIS_CONNS connections each sending one byte of a never-ending request head per second."
     echo "flood: 16 connections opened and closed as fast as possible. The attacker starts 1 s before the owner's run."
+    echo "quiet-new, flood-new: the same, but the owner opens a new connection for every request (-k 0), as curl does;"
+    echo "their p99 / quiet is against quiet-new. The owner's errors there are its connects refused by a full listen queue."
     echo
     echo "| server | phase | owner req/s | p50 µs | p99 µs | p99 / quiet | bad | errors | what the attacker got | peak RSS MiB |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
