@@ -46,4 +46,25 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(14, LogLevel.Error, "accept() on a Unix socket failed: {Error} (errno {Errno}); retrying shortly.")]
     public static partial void AcceptFailed(this ILogger logger, string error, int errno);
+
+    // Refusals (5, 11, 12) are logged at most once a second per uid; this line, just before the next
+    // one that is, counts those left out.
+    [LoggerMessage(15, LogLevel.Warning, "{LeftOut} more refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
+    public static partial void RefusalsNotLogged(this ILogger logger, uint uid, long leftOut);
+
+    /// <summary>Whether to log a refusal of <paramref name="uid"/> now; first says how many were left out, if any.</summary>
+    public static bool ShouldLogRefusal(this ILogger logger, PerUserLogThrottle throttle, uint uid)
+    {
+        if (!throttle.ShouldLog(uid, out var leftOut))
+        {
+            return false;
+        }
+
+        if (leftOut > 0)
+        {
+            logger.RefusalsNotLogged(uid, leftOut);
+        }
+
+        return true;
+    }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -55,6 +57,31 @@ public sealed class AuthorizationTests
 
         var refusal = Assert.Single(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Refused POST /echo", StringComparison.Ordinal));
         Assert.Matches(@"uid 65534 gid 65534 pid [1-9]\d* \(/usr/bin/curl\)", refusal.Message);
+    }
+
+    [Fact]
+    public async Task RefusalsOfOneUidAreLoggedAtMostOnceASecond()
+    {
+        // The owner is somebody else, so every request of this process is refused: a steady stream of 403s.
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:Owner"] = Privileges.Stranger.ToString(CultureInfo.InvariantCulture) });
+        using var client = server.CreateUnixClient();
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 50; i++)
+        {
+            using var response = await client.PostAsync("/echo", new StringContent("x"), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode); // every one is answered
+        }
+
+        var seconds = (int)Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var logged = server.Logs.Entries.Count(e => e.Message.Contains("Refused POST /echo", StringComparison.Ordinal));
+        Assert.InRange(logged, 1, 1 + seconds);
+
+        // The next one logged, a second later, first says how many were left out.
+        await Task.Delay(TimeSpan.FromSeconds(1.1), TestContext.Current.CancellationToken);
+        using var later = await client.PostAsync("/echo", new StringContent("x"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, later.StatusCode);
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains($"more refusal(s) of uid {Privileges.EffectiveUserId} were not logged", StringComparison.Ordinal));
+        Assert.Equal(logged + 1, server.Logs.Entries.Count(e => e.Message.Contains("Refused POST /echo", StringComparison.Ordinal)));
     }
 
     [Fact]

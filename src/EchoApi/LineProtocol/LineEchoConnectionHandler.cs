@@ -27,6 +27,7 @@ internal sealed class LineEchoConnectionHandler(
     private static readonly byte[] Idle = "Idle timeout\n"u8.ToArray();
     private static readonly byte[] ShuttingDown = "Server shutting down\n"u8.ToArray();
     private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(1);
+    private readonly PerUserLogThrottle _refusals = new(); // one warning a second per uid
     private const long DrainBytes = 4 * 1024 * 1024;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -38,6 +39,17 @@ internal sealed class LineEchoConnectionHandler(
         if (!decision.Succeeded)
         {
             var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
+            if (!_refusals.ShouldLog(credential?.UserId ?? uint.MaxValue, out var leftOut))
+            {
+                await EndAsync(connection.Transport, Unauthorized);
+                return;
+            }
+
+            if (leftOut > 0)
+            {
+                logger.LineRefusalsNotLogged(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", leftOut);
+            }
+
             logger.LineUidMismatch(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
             await EndAsync(connection.Transport, Unauthorized);
             return;

@@ -9,13 +9,15 @@ namespace PeerCredentials.Authorization;
 
 /// <summary>
 /// Answers a refused request with a problem-details body that says why, and logs the refusal with the
-/// peer's uid, gid, pid and executable. Everything else goes to the default handler.
+/// peer's uid, gid, pid and executable (at most once a second per uid, counting the ones left out).
+/// Everything else goes to the default handler.
 /// </summary>
 internal sealed class PeerCredentialAuthorizationResultHandler(
     IProblemDetailsService problemDetails,
     ILogger<PeerCredentialAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
+    private readonly PerUserLogThrottle _refusals = new();
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
@@ -39,7 +41,10 @@ internal sealed class PeerCredentialAuthorizationResultHandler(
             status = StatusCodes.Status403Forbidden;
             var reasons = authorizeResult.AuthorizationFailure?.FailureReasons.Select(r => r.Message).ToArray() ?? [];
             detail = reasons.Length > 0 ? string.Join("; ", reasons) + "." : "The peer does not satisfy this endpoint's policy.";
-            logger.PeerRefused(context.Request.Method, context.Request.Path.Value ?? "/", peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", detail);
+            if (logger.ShouldLogRefusal(_refusals, peer.UserId))
+            {
+                logger.PeerRefused(context.Request.Method, context.Request.Path.Value ?? "/", peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", detail);
+            }
         }
 
         context.Response.StatusCode = status;

@@ -20,6 +20,7 @@ internal sealed class PeerCredentialConnectionMiddleware(
     ILogger logger)
 {
     private readonly PeerConnectionCounter? _perUser = options.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
+    private readonly PerUserLogThrottle _refusals = new();
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
@@ -50,7 +51,11 @@ internal sealed class PeerCredentialConnectionMiddleware(
         {
             if (_perUser is not null && !_perUser.TryAcquire(credential.UserId, out _))
             {
-                logger.TooManyConnections(connection.ConnectionId, credential.UserId, credential.ProcessId, _perUser.Limit);
+                if (logger.ShouldLogRefusal(_refusals, credential.UserId))
+                {
+                    logger.TooManyConnections(connection.ConnectionId, credential.UserId, credential.ProcessId, _perUser.Limit);
+                }
+
                 await connection.DisposeAsync();
                 return;
             }
@@ -59,7 +64,11 @@ internal sealed class PeerCredentialConnectionMiddleware(
             {
                 if (options.ConnectionPolicy is { } policy && await RefusalAsync(credential, policy) is { } reason)
                 {
-                    logger.RefusedAtConnect(connection.ConnectionId, credential.UserId, credential.GroupId, credential.ProcessId, credential.GetExecutablePath() ?? "unknown", reason);
+                    if (logger.ShouldLogRefusal(_refusals, credential.UserId))
+                    {
+                        logger.RefusedAtConnect(connection.ConnectionId, credential.UserId, credential.GroupId, credential.ProcessId, credential.GetExecutablePath() ?? "unknown", reason);
+                    }
+
                     await connection.DisposeAsync();
                     return;
                 }
