@@ -72,6 +72,8 @@ LOAD=bench/loadgen/echoload
 log "== building echoload"
 note_cmd "gcc -O2 -Wall -Wextra -Werror -o $LOAD bench/loadgen/echoload.c"
 gcc -O2 -Wall -Wextra -Werror -o "$LOAD" bench/loadgen/echoload.c
+note_cmd "gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/acceptclose bench/loadgen/acceptclose.c"
+gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/acceptclose bench/loadgen/acceptclose.c
 ATTACK_LOAD=$ROOT/$LOAD
 if ((EUID == 0)) && ! setpriv --reuid=$ATTACK_UID --regid=$ATTACK_UID --clear-groups test -x "$ATTACK_LOAD" 2>/dev/null; then
     # The checkout is not reachable by the attacker's uid: give it a copy it can run.
@@ -245,6 +247,7 @@ owner_under() {
         cpu) attack=(timeout $((SECONDS_PER_ROUND + 2)) sh -c 'while :; do :; done') ;;
         slowloris) attack=("$ATTACK_LOAD" slowloris "$sock" -c "$SLOWLORIS_CONNS" -d $((SECONDS_PER_ROUND + 2))) ;;
         flood) attack=("$ATTACK_LOAD" flood "$sock" -c 16 -d $((SECONDS_PER_ROUND + 2))) ;;
+        flood-elsewhere) attack=("$ATTACK_LOAD" flood "$RUN/acceptclose.sock" -c 16 -d $((SECONDS_PER_ROUND + 2))) ;;
     esac
     # The attacker starts a second early (to open its connections) and outlasts the measurement.
     local cmd=(setpriv --reuid=$ATTACK_UID --regid=$ATTACK_UID --clear-groups "${attack[@]}")
@@ -273,7 +276,17 @@ abuse() {
     local servers=("echoapi:$RUN/echo.sock")
     if ((GO_OK)); then start_anchor go-http "$RUN/go-http.sock" http; servers+=("go-http:$RUN/go-http.sock"); fi
     local phases=(quiet)
-    ((ATTACK_OK)) && phases+=(cpu slowloris flood)
+    ((ATTACK_OK)) && phases+=(cpu slowloris flood flood-elsewhere)
+    local ac_pid=""
+    if ((ATTACK_OK)); then # the target of flood-elsewhere: a C server that only accepts and closes
+        note_cmd "bench/loadgen/acceptclose $RUN/acceptclose.sock"
+        bench/loadgen/acceptclose "$RUN/acceptclose.sock" > "$RUN/acceptclose.log" 2>&1 &
+        ac_pid=$!
+        PIDS+=("$ac_pid")
+        local i
+        for ((i = 0; i < 50; i++)); do [[ -S $RUN/acceptclose.sock ]] && break; sleep 0.1; done
+        [[ -S $RUN/acceptclose.sock ]] || { log "run.sh: acceptclose did not start:"; cat "$RUN/acceptclose.log" >&2; exit 1; }
+    fi
     phases+=(quiet-new)
     ((ATTACK_OK)) && phases+=(flood-new)
     local s r p
@@ -286,6 +299,7 @@ abuse() {
     RSS[d.echoapi]=$(peak_rss_mib "$ECHO_PID")
     stop_server "$ECHO_PID"
     if ((GO_OK)); then RSS[d.go-http]=$(peak_rss_mib "$ANCHOR_PID"); stop_server "$ANCHOR_PID"; fi
+    if [[ -n $ac_pid ]]; then stop_server "$ac_pid"; fi
 }
 
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -320,18 +334,20 @@ ratio_row() { # ratio_row SCENARIO ANCHOR
 attacker_note() { # what the attacker actually got, summed over the rounds
     local key=$1.attacker
     [[ $key == *.cpu.* ]] && { echo "one core busy (a shell loop), no connections"; return; }
+    local where=""
+    [[ $key == *.flood-elsewhere.* ]] && where="at acceptclose, not this server: "
     [[ -s $RUN/res/$key ]] || { echo "-"; return; }
     case $key in
         *slowloris*) printf 'held %s at once (median); over all rounds: opened %s, closed by server %s, connect errors %s' \
             "$(int "$(median "$key" held_max)")" "$(total "$key" opened)" "$(total "$key" closed_by_server)" "$(total "$key" errors)" ;;
-        *) printf '%s connects/s (median); over all rounds: opened %s, refused with the backlog full %s, other errors %s' \
-            "$(int "$(median "$key" rps)")" "$(total "$key" opened)" "$(total "$key" backlog_full)" \
+        *) printf '%s%s connects/s (median); over all rounds: opened %s, refused with the backlog full %s, other errors %s' \
+            "$where" "$(int "$(median "$key" rps)")" "$(total "$key" opened)" "$(total "$key" backlog_full)" \
             "$(awk -v e="$(total "$key" errors)" -v b="$(total "$key" backlog_full)" 'BEGIN { print e - b }')" ;;
     esac
 }
 abuse_rows() { # abuse_rows SERVER
     local s=$1 p quiet_p99
-    for p in quiet cpu slowloris flood quiet-new flood-new; do
+    for p in quiet cpu slowloris flood flood-elsewhere quiet-new flood-new; do
         [[ -s $RUN/res/d.$s.$p ]] || continue
         local key=d.$s.$p
         quiet_p99=$(median "d.$s.quiet" p99_us)
@@ -376,6 +392,8 @@ abuse_rows() { # abuse_rows SERVER
     echo "cpu: the attacker only keeps one core busy, never touching the socket: what sharing the machine costs by itself."
     echo "slowloris: $SLOWLORIS_CONNS connections each sending one byte of a never-ending request head per second."
     echo "flood: 16 connections opened and closed as fast as possible. The attacker starts 1 s before the owner's run."
+    echo "flood-elsewhere: the same flood aimed at another socket, served by bench/loadgen/acceptclose (C, accepts and closes):"
+    echo "what a flood costs the owner when the server under test spends nothing on it."
     echo "quiet-new, flood-new: the same, but the owner opens a new connection for every request (-k 0), as curl does;"
     echo "their p99 / quiet is against quiet-new. The owner's errors there are its connects refused by a full listen queue."
     echo
