@@ -38,19 +38,18 @@ internal sealed class LineEchoConnectionHandler(
         var decision = await authorization.AuthorizeAsync(principal, resource: null, EchoPolicies.Owner);
         if (!decision.Succeeded)
         {
-            var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
-            if (!_refusals.ShouldLog(credential?.UserId ?? uint.MaxValue, out var leftOut))
+            if (_refusals.ShouldLog(credential?.UserId ?? uint.MaxValue, out var leftOut))
             {
-                await EndAsync(connection.Transport, Unauthorized);
-                return;
+                var uid = credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
+                if (leftOut > 0)
+                {
+                    logger.LineRefusalsNotLogged(uid, leftOut);
+                }
+
+                var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
+                logger.LineUidMismatch(uid, settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
             }
 
-            if (leftOut > 0)
-            {
-                logger.LineRefusalsNotLogged(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", leftOut);
-            }
-
-            logger.LineUidMismatch(credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
             await EndAsync(connection.Transport, Unauthorized);
             return;
         }

@@ -16,12 +16,10 @@ internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)
     public double Rate { get; } = rate;
 
     /// <summary>Takes a token for <paramref name="uid"/>; false when its bucket is empty.</summary>
-    public bool TryTake(uint uid, out long refusedSinceLastReport, out bool report)
+    public bool TryTake(uint uid)
     {
         if (_unlimited.Contains(uid))
         {
-            refusedSinceLastReport = 0;
-            report = false;
             return true;
         }
 
@@ -37,25 +35,13 @@ internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)
             var elapsed = Stopwatch.GetElapsedTime(bucket.Refilled, now).TotalSeconds;
             bucket.Tokens = Math.Min(Rate * 2, bucket.Tokens + (elapsed * Rate));
             bucket.Refilled = now;
-            if (bucket.Tokens >= 1)
+            if (bucket.Tokens < 1)
             {
-                bucket.Tokens--;
-                refusedSinceLastReport = 0;
-                report = false;
-                return true;
+                return false;
             }
 
-            // Refusals are reported at most once a second per uid, so a flood cannot flood the log.
-            bucket.Refused++;
-            report = Stopwatch.GetElapsedTime(bucket.Reported, now) >= TimeSpan.FromSeconds(1);
-            refusedSinceLastReport = bucket.Refused;
-            if (report)
-            {
-                bucket.Reported = now;
-                bucket.Refused = 0;
-            }
-
-            return false;
+            bucket.Tokens--;
+            return true;
         }
     }
 
@@ -63,7 +49,5 @@ internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)
     {
         public double Tokens = tokens;
         public long Refilled = Stopwatch.GetTimestamp();
-        public long Reported;
-        public long Refused;
     }
 }

@@ -58,6 +58,8 @@ internal sealed class UnixSocketListenerFactory(
 
     private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, ILogger logger) : IConnectionListener
     {
+        private readonly PerUserLogThrottle _refusals = new();
+
         public EndPoint EndPoint { get; } = endpoint;
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -94,11 +96,12 @@ internal sealed class UnixSocketListenerFactory(
                     continue;
                 }
 
-                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid, out var refused, out var report))
+                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid))
                 {
-                    if (report)
+                    // At most one report a second per uid, counting this refusal and those left out before it.
+                    if (_refusals.ShouldLog(uid, out var leftOut))
                     {
-                        logger.ConnectRateExceeded(uid, refused, limiter.Rate);
+                        logger.ConnectRateExceeded(uid, leftOut + 1, limiter.Rate);
                     }
 
                     accepted.Dispose();
