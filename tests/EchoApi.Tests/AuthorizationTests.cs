@@ -4,6 +4,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using EchoApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EchoApi.Tests;
@@ -33,6 +36,26 @@ public sealed class AuthorizationTests
         var groups = me.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("gid").GetUInt32()).Append(me.GetProperty("gid").GetUInt32());
         var expected = (await Id("-G")).Split(' ').Select(uint.Parse);
         Assert.Equal(expected.Order().Distinct(), groups.Order().Distinct());
+    }
+
+    [Fact]
+    public void PerRequestServicesAreNotBuiltByReflection()
+    {
+        using var server = EchoApiFactory.Start();
+        using var first = server.Services.CreateScope();
+        using var second = server.Services.CreateScope();
+
+        // Built by reflection for every request unless they are singletons (there is no dynamic code to compile them).
+        Assert.Same(first.ServiceProvider.GetRequiredService<IAuthorizationService>(), second.ServiceProvider.GetRequiredService<IAuthorizationService>());
+        Assert.Same(first.ServiceProvider.GetRequiredService<IPolicyEvaluator>(), second.ServiceProvider.GetRequiredService<IPolicyEvaluator>());
+        Assert.Same(first.ServiceProvider.GetRequiredService<IAuthorizationHandlerProvider>(), second.ServiceProvider.GetRequiredService<IAuthorizationHandlerProvider>());
+
+        // The authentication handler is per request by design: it must come from a delegate, not from its constructor by reflection.
+        var services = new ServiceCollection();
+        services.AddAuthentication().AddPeerCredential();
+        var handler = Assert.Single(services, d => d.ServiceType.Name == "PeerCredentialAuthenticationHandler");
+        Assert.Equal(ServiceLifetime.Transient, handler.Lifetime);
+        Assert.NotNull(handler.ImplementationFactory);
     }
 
     [Fact]

@@ -1,6 +1,9 @@
+using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PeerCredentials.Authentication;
 using PeerCredentials.Authorization;
 
@@ -29,6 +32,15 @@ public static class PeerCredentialAuthenticationExtensions
         builder.Services.AddProblemDetails();
         // Replaces the default result handler (registered with TryAdd) so refusals say why.
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, PeerCredentialAuthorizationResultHandler>();
-        return builder.AddScheme<PeerCredentialAuthenticationOptions, PeerCredentialAuthenticationHandler>(authenticationScheme, configureOptions);
+        builder.AddScheme<PeerCredentialAuthenticationOptions, PeerCredentialAuthenticationHandler>(authenticationScheme, configureOptions);
+        // A handler is made for every request. AddScheme registers it to be built by reflection, which is slow
+        // without dynamic code (Native AOT, and the JIT build of an app that sets PublishAot); a delegate is not.
+        builder.Services.RemoveAll<PeerCredentialAuthenticationHandler>();
+        builder.Services.AddTransient(services => new PeerCredentialAuthenticationHandler(
+            services.GetRequiredService<IOptionsMonitor<PeerCredentialAuthenticationOptions>>(),
+            services.GetRequiredService<ILoggerFactory>(),
+            services.GetRequiredService<UrlEncoder>(),
+            services.GetRequiredService<PeerCredentialPrincipalFactory>()));
+        return builder;
     }
 }
