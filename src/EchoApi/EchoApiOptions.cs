@@ -43,6 +43,24 @@ public sealed class EchoApiOptions
     /// <value>Defaults to 1000.</value>
     public double MaxConnectsPerSecondPerUser { get; set; } = 1000;
 
+    /// <summary>
+    /// How long the service stops accepting on a socket after 32 connections in a row were closed for
+    /// <see cref="MaxConnectsPerSecondPerUser"/>: during a connect flood, the connections already open
+    /// are served first. New connections to that socket wait behind the flood meanwhile; the owner's
+    /// <see cref="OwnerSocketPath"/> has no flood to wait behind. 0 never pauses.
+    /// </summary>
+    /// <value>Defaults to 1 ms.</value>
+    public TimeSpan FloodPause { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
+    /// A second HTTP socket for the owner alone: mode 0600 whatever <see cref="SocketMode"/> says, so no
+    /// other uid can even connect to it, and a flood on the shared socket leaves it alone. For when the
+    /// main socket is open to others (<see cref="SocketMode"/> 0660 or 0666, or an abstract socket).
+    /// The service must run as the owner.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>: none.</value>
+    public string? OwnerSocketPath { get; set; }
+
     /// <summary>How many connections the service holds open in all; more wait in the kernel's queue.</summary>
     /// <value>Defaults to 4096.</value>
     public long MaxConnections { get; set; } = 4096;

@@ -51,6 +51,28 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             }
         }
 
+        if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+        {
+            const string Setting = Prefix + nameof(EchoApiOptions.OwnerSocketPath);
+            if (UnixSocketPaths.Validate(options.OwnerSocketPath) is { } ownerProblem)
+            {
+                failures.Add($"{Setting} {ownerProblem}.");
+            }
+            else if (UnixSocketPaths.IsAbstract(options.OwnerSocketPath))
+            {
+                failures.Add($"{Setting} must be a file path: an abstract socket has no file permissions, so any uid could connect to it.");
+            }
+            else if (options.OwnerSocketPath == options.SocketPath || options.OwnerSocketPath == options.LineSocketPath)
+            {
+                failures.Add($"{Setting} must be a path of its own, not that of {Prefix}{nameof(EchoApiOptions.SocketPath)} or {Prefix}{nameof(EchoApiOptions.LineSocketPath)}.");
+            }
+
+            if (options.OwnerUserId is { } owner && owner != UnixAccounts.EffectiveUserId)
+            {
+                failures.Add($"{Setting} needs the service to run as the owner: the socket file is the service's with mode 0600, so uid {owner} could not open it (the service runs as uid {UnixAccounts.EffectiveUserId}).");
+            }
+        }
+
         if (!string.IsNullOrWhiteSpace(options.SocketGroup) && !UnixAccounts.TryResolveGroupId(options.SocketGroup.Trim(), out _))
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.SocketGroup)} '{options.SocketGroup}' is neither a gid nor a group in the group database.");
@@ -64,6 +86,11 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
         if (options.MaxConnectsPerSecondPerUser < 0)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectsPerSecondPerUser)} must not be negative (0 turns the limit off), not {options.MaxConnectsPerSecondPerUser}.");
+        }
+
+        if (options.FloodPause < TimeSpan.Zero || options.FloodPause > TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.FloodPause)} must be between 0 (never pause) and 00:00:01, not {options.FloodPause}.");
         }
 
         if (options.MaxConnections <= 0)

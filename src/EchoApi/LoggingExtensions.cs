@@ -32,6 +32,9 @@ internal static partial class LoggingExtensions
     [LoggerMessage(9, LogLevel.Information, "EchoApi serving {Count} socket(s) handed over by systemd ({Names}); owner uid {OwnerUid}.")]
     public static partial void ListeningOnSystemdSockets(this ILogger logger, int count, string names, uint ownerUid);
 
+    [LoggerMessage(12, LogLevel.Information, "EchoApi owner-only socket on {OwnerSocketPath} (mode 0600: no other uid can connect, uid {OwnerUid} only).")]
+    public static partial void ListeningForOwner(this ILogger logger, string ownerSocketPath, uint ownerUid);
+
     [LoggerMessage(10, LogLevel.Debug, "Echo on connection {ConnectionId} ended early: {Reason}")]
     public static partial void EchoBrokenOff(this ILogger logger, string connectionId, string reason);
 }

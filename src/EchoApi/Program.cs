@@ -40,6 +40,7 @@ builder.Services.AddOptions<UnixSocketAcceptOptions>().Configure<IOptions<EchoAp
 {
     // The connect rate guards the owner against the others: the users the owner policy admits are not limited by it.
     accept.ConnectionsPerSecondPerUser = echo.Value.MaxConnectsPerSecondPerUser;
+    accept.FloodPause = echo.Value.FloodPause;
     accept.UnlimitedUserIds.Add(echo.Value.OwnerUserId!.Value);
     if (echo.Value.AllowRoot)
     {
@@ -73,6 +74,13 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     }
 
     kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials(Gate));
+    if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+    {
+        // Only the owner can open it: no other uid can flood it, or wait in its listen queue.
+        var ownerOnly = new UnixSocketFileOptions { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+        kestrel.ListenUnixSocketFile(options.OwnerSocketPath, ownerOnly, listen => listen.UsePeerCredentials(Gate));
+    }
+
     if (!string.IsNullOrEmpty(options.LineSocketPath))
     {
         kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials(Gate).UseConnectionHandler<LineEchoConnectionHandler>());
@@ -140,6 +148,11 @@ try
         }
 
         app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+        if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+        {
+            app.Logger.ListeningForOwner(options.OwnerSocketPath, options.OwnerUserId!.Value);
+        }
+
         if (!string.IsNullOrEmpty(options.LineSocketPath))
         {
             app.Logger.ListeningForLines(options.LineSocketPath);

@@ -183,6 +183,82 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task AfterARunOfRefusalsTheListenerPausesAccepting()
+    {
+        // This process's uid is one of "the others"; its bucket holds 2, so connects 3 to 34 are refused at
+        // accept, and then the listener rests for EchoApi:FloodPause before it accepts the next one.
+        using var paused = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?>
+        {
+            ["EchoApi:MaxConnectsPerSecondPerUser"] = "1",
+            ["EchoApi:FloodPause"] = "00:00:00.600",
+            ["EchoApi:Owner"] = Privileges.Stranger.ToString(CultureInfo.InvariantCulture),
+        });
+        using var unpaused = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?>
+        {
+            ["EchoApi:MaxConnectsPerSecondPerUser"] = "1",
+            ["EchoApi:FloodPause"] = "0",
+            ["EchoApi:Owner"] = Privileges.Stranger.ToString(CultureInfo.InvariantCulture),
+        });
+
+        var waits = await TimeToBeClosedAsync(paused.SocketPath, 40);
+        var unpausedWaits = await TimeToBeClosedAsync(unpaused.SocketPath, 40);
+
+        // One connect (the 35th, or one later if a token refilled meanwhile) waited out the pause; the rest did not.
+        Assert.Single(waits, w => w >= TimeSpan.FromMilliseconds(450));
+        Assert.InRange(Array.FindIndex(waits, w => w >= TimeSpan.FromMilliseconds(450)), 33, 36);
+        Assert.All(waits, w => Assert.True(w < TimeSpan.FromSeconds(3), $"a connect waited {w}"));
+        Assert.DoesNotContain(unpausedWaits, w => w >= TimeSpan.FromMilliseconds(450));
+    }
+
+    [Fact]
+    public async Task OwnerSocketIsTheOwnersAloneWhateverTheSharedSocketAllows()
+    {
+        using var sockets = new TempSocketDirectory();
+        var ownerSocket = sockets.File("owner.sock");
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:OwnerSocketPath"] = ownerSocket });
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(ownerSocket));
+        Assert.Equal((UnixFileMode)0b110_110_110, File.GetUnixFileMode(server.SocketPath));
+        using var client = UnixHttp.CreateClient(ownerSocket);
+        using var echo = await client.PostAsync("/echo", new StringContent("mine alone"), Cancel);
+        Assert.Equal(HttpStatusCode.OK, echo.StatusCode);
+        Assert.Equal("mine alone", await echo.Content.ReadAsStringAsync(Cancel));
+
+        Privileges.RequireRoot("connecting as uid 65534");
+        var nobody = Command.AsUser(Privileges.Nobody);
+        // The shared socket lets uid 65534 connect, to be told no; the owner's socket does not let it connect at all.
+        var (status, _, _) = await Command.CurlAsync(server.SocketPath, "/echo", nobody, ["--data-binary", "x"]);
+        Assert.Equal(403, status);
+        var refused = await Command.RunAsync([.. nobody, "curl", "--silent", "--show-error", "--max-time", "10", "--unix-socket", ownerSocket, "--data-binary", "x", "http://localhost/echo"]);
+        Assert.Equal(7, refused.ExitCode); // curl: couldn't connect (EACCES from the socket file's mode)
+        Assert.Empty(refused.Stdout);
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections one after another; for each, how long until the server answered or closed it.</summary>
+    private static async Task<TimeSpan[]> TimeToBeClosedAsync(string socketPath, int count)
+    {
+        var waits = new TimeSpan[count];
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var socket = await UnixHttp.ConnectAsync(socketPath, Cancel);
+            try
+            {
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+            {
+                // closed at accept before the request went out
+            }
+
+            await ReceiveOrResetAsync(socket);
+            waits[i] = Stopwatch.GetElapsedTime(started);
+        }
+
+        return waits;
+    }
+
+    [Fact]
     public async Task TheOwnerIsNotLimitedByTheConnectRate()
     {
         using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:MaxConnectsPerSecondPerUser"] = "5" });

@@ -177,11 +177,19 @@ public sealed class SocketFileTests : IDisposable
     [InlineData("EchoApi__Owner", "no-such-user-here", "EchoApi:Owner 'no-such-user-here' is neither a uid nor a user")]
     [InlineData("EchoApi__Owner", "65534", "EchoApi:Owner is uid 65534, the kernel's overflow uid")]
     [InlineData("EchoApi__MaxEchoBytes", "0", "EchoApi:MaxEchoBytes must be a positive number of bytes")]
-    public async Task BadSettingStopsTheStartNamingTheSetting(string variable, string value, string expected)
+    [InlineData("EchoApi__FloodPause", "00:00:05", "EchoApi:FloodPause must be between 0 (never pause) and 00:00:01")]
+    [InlineData("EchoApi__OwnerSocketPath", "@echoapi-owner", "EchoApi:OwnerSocketPath must be a file path: an abstract socket has no file permissions")]
+    [InlineData("EchoApi__Owner", "12345", "EchoApi:OwnerSocketPath needs the service to run as the owner", "owner.sock")]
+    public async Task BadSettingStopsTheStartNamingTheSetting(string variable, string value, string expected, string? ownerSocket = null)
     {
         var socketPath = _directory.File("echo.sock");
+        var environment = new Dictionary<string, string> { [variable] = value };
+        if (ownerSocket is not null)
+        {
+            environment["EchoApi__OwnerSocketPath"] = _directory.File(ownerSocket);
+        }
 
-        var message = await FailedStartAsync(["--socket", socketPath], new Dictionary<string, string> { [variable] = value });
+        var message = await FailedStartAsync(["--socket", socketPath], environment);
 
         Assert.Contains(expected, message, StringComparison.Ordinal);
         Assert.False(File.Exists(socketPath), "No socket may exist when the settings are wrong.");

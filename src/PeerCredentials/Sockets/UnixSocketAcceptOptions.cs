@@ -16,4 +16,22 @@ public sealed class UnixSocketAcceptOptions
     /// typically the socket's owner, whose own clients may connect as often as they like.
     /// </summary>
     public ISet<uint> UnlimitedUserIds { get; } = new HashSet<uint>();
+
+    /// <summary>
+    /// How many connections in a row, each closed for its uid's connect rate, make the listener stop
+    /// accepting for <see cref="FloodPause"/>. Refusing costs the kernel about as much as connecting
+    /// costs the flooder, so without a pause a flood takes a core from the connections already open.
+    /// </summary>
+    /// <value>Defaults to 32.</value>
+    public int RefusalsBeforePause { get; set; } = 32;
+
+    /// <summary>
+    /// How long the listener stops accepting after <see cref="RefusalsBeforePause"/> refusals in a row:
+    /// a flood then costs a bounded share of one core, and the connections already open are served
+    /// first. The price is paid by new connections to the same socket, which wait in the listen queue
+    /// behind the flood (or find it full); the owner can keep a socket of its own that no other uid can
+    /// open, and so never queues behind anyone.
+    /// </summary>
+    /// <value>Defaults to 1 ms; <see cref="TimeSpan.Zero"/> never pauses.</value>
+    public TimeSpan FloodPause { get; set; } = TimeSpan.FromMilliseconds(1);
 }

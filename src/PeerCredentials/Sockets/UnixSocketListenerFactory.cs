@@ -12,7 +12,9 @@ namespace PeerCredentials.Sockets;
 /// <summary>
 /// Kestrel's listener for Unix socket endpoints (by path, abstract, or inherited from systemd): Kestrel's
 /// own socket transport, with one decision taken right after <c>accept()</c>, before any pipe, buffer or
-/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot.
+/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot. After a
+/// run of such refusals (a connect flood) the listener pauses a moment, so that refusing cannot take the
+/// CPU from the connections already open.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
@@ -53,12 +55,19 @@ internal sealed class UnixSocketListenerFactory(
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         var rate = accept.Value.ConnectionsPerSecondPerUser;
         var limiter = rate > 0 ? new PeerRateLimiter(rate, accept.Value.UnlimitedUserIds) : null;
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, loggers.CreateLogger<UnixSocketListenerFactory>()));
+        var pacing = new FloodPacing(accept.Value.RefusalsBeforePause, accept.Value.FloodPause);
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, pacing, loggers.CreateLogger<UnixSocketListenerFactory>()));
     }
 
-    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, ILogger logger) : IConnectionListener
+    private readonly record struct FloodPacing(int RefusalsBeforePause, TimeSpan Pause)
+    {
+        public bool Enabled => RefusalsBeforePause > 0 && Pause > TimeSpan.Zero;
+    }
+
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, FloodPacing pacing, ILogger logger) : IConnectionListener
     {
         private readonly PerUserLogThrottle _refusals = new();
+        private int _refusedInARow;
 
         public EndPoint EndPoint { get; } = endpoint;
 
@@ -66,6 +75,21 @@ internal sealed class UnixSocketListenerFactory(
         {
             while (true)
             {
+                if (pacing.Enabled && _refusedInARow >= pacing.RefusalsBeforePause)
+                {
+                    // A flood: let the connections already open have the CPU for a moment. Connects wait
+                    // in the listen queue meanwhile (or are refused by the kernel when it is full).
+                    _refusedInARow = 0;
+                    try
+                    {
+                        await Task.Delay(pacing.Pause, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null;
+                    }
+                }
+
                 Socket accepted;
                 try
                 {
@@ -105,9 +129,11 @@ internal sealed class UnixSocketListenerFactory(
                     }
 
                     accepted.Dispose();
+                    _refusedInARow++;
                     continue;
                 }
 
+                _refusedInARow = 0;
                 return factory.Create(accepted);
             }
         }
