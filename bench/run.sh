@@ -152,7 +152,9 @@ start_server() {
 }
 
 start_echoapi() {
-    start_server echoapi "$RUN/echo.sock" http "${ECHOAPI_CMD[@]}" --socket "$RUN/echo.sock" --EchoApi:SocketMode=0666
+    # echo.sock is open to every uid (the attacker's too); owner.sock (mode 0600) to the owner alone.
+    start_server echoapi "$RUN/echo.sock" http "${ECHOAPI_CMD[@]}" --socket "$RUN/echo.sock" --EchoApi:SocketMode=0666 \
+        --EchoApi:OwnerSocketPath="$RUN/owner.sock"
     ECHO_PID=$SERVER_PID
 }
 # The anchors make their sockets with the umask; 000 makes them reachable by other uids like
@@ -236,14 +238,21 @@ pair() {
 # ---------------------------------------------------------------- scenario d: the owner under abuse
 # owner_under SERVER SOCK PHASE: the owner's POST /echo c=4 while uid 65534 runs PHASE. The phases
 # ending in -new open a new connection for every request of the owner (-k 0), the others keep theirs.
+# The phases starting with own- (EchoApi only) have the owner on its own socket, EchoApi:OwnerSocketPath,
+# while the attacker aims at the shared one.
 owner_under() {
     local server=$1 sock=$2 phase=$3
     local key=d.$server.$phase
     local owner=(http -c 4 -b 16)
     [[ $phase == *-new ]] && owner+=(-k 0)
-    local attack
-    case ${phase%-new} in
-        quiet) measure "$key" "$sock" "${owner[@]}"; return ;;
+    local owner_sock=$sock
+    if [[ $phase == own-* ]]; then
+        [[ $server == echoapi ]] || return 0
+        owner_sock=$RUN/owner.sock
+    fi
+    local attack base=${phase#own-}
+    case ${base%-new} in
+        quiet) measure "$key" "$owner_sock" "${owner[@]}"; return ;;
         cpu) attack=(timeout $((SECONDS_PER_ROUND + 2)) sh -c 'while :; do :; done') ;;
         slowloris) attack=("$ATTACK_LOAD" slowloris "$sock" -c "$SLOWLORIS_CONNS" -d $((SECONDS_PER_ROUND + 2))) ;;
         flood) attack=("$ATTACK_LOAD" flood "$sock" -c 16 -d $((SECONDS_PER_ROUND + 2))) ;;
@@ -256,12 +265,12 @@ owner_under() {
     local apid=$!
     PIDS+=("$apid")
     sleep 1
-    measure "$key" "$sock" "${owner[@]}"
+    measure "$key" "$owner_sock" "${owner[@]}"
     local rc=0
     wait "$apid" || rc=$?
     forget_pid "$apid"
     # timeout ends the cpu burner with 124: that is its normal end
-    if ((rc != 0)) && ! [[ ${phase%-new} == cpu && $rc == 124 ]]; then
+    if ((rc != 0)) && ! [[ ${base%-new} == cpu && $rc == 124 ]]; then
         log "run.sh: the attacker failed (exit $rc):"; cat "$RUN/attacker.err" >&2; exit 1
     fi
     if [[ -s $RUN/attacker.out ]]; then
@@ -289,6 +298,10 @@ abuse() {
     fi
     phases+=(quiet-new)
     ((ATTACK_OK)) && phases+=(flood-new)
+    phases+=(own-quiet)
+    ((ATTACK_OK)) && phases+=(own-flood)
+    phases+=(own-quiet-new)
+    ((ATTACK_OK)) && phases+=(own-flood-new)
     local s r p
     for s in "${servers[@]}"; do warm "${s#*:}" http -c 4 -b 16; done
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -347,11 +360,12 @@ attacker_note() { # what the attacker actually got, summed over the rounds
 }
 abuse_rows() { # abuse_rows SERVER
     local s=$1 p quiet_p99
-    for p in quiet cpu slowloris flood flood-elsewhere quiet-new flood-new; do
+    for p in quiet cpu slowloris flood flood-elsewhere quiet-new flood-new own-quiet own-flood own-quiet-new own-flood-new; do
         [[ -s $RUN/res/d.$s.$p ]] || continue
-        local key=d.$s.$p
-        quiet_p99=$(median "d.$s.quiet" p99_us)
-        [[ $p == *-new ]] && quiet_p99=$(median "d.$s.quiet-new" p99_us)
+        local key=d.$s.$p own=""
+        [[ $p == own-* ]] && own=own-
+        quiet_p99=$(median "d.$s.${own}quiet" p99_us)
+        [[ $p == *-new ]] && quiet_p99=$(median "d.$s.${own}quiet-new" p99_us)
         printf '| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s |\n' "$(display "$s")" "$p" "$(int "$(median "$key" rps)")" \
             "$(int "$(median "$key" p50_us)")" "$(int "$(median "$key" p99_us)")" \
             "$(ratio "$(median "$key" p99_us)" "$quiet_p99")" "$(total "$key" bad)" "$(total "$key" errors)" \
@@ -396,6 +410,8 @@ abuse_rows() { # abuse_rows SERVER
     echo "what a flood costs the owner when the server under test spends nothing on it."
     echo "quiet-new, flood-new: the same, but the owner opens a new connection for every request (-k 0), as curl does;"
     echo "their p99 / quiet is against quiet-new. The owner's errors there are its connects refused by a full listen queue."
+    echo "own-*: EchoApi only: the owner on its own socket (EchoApi:OwnerSocketPath, mode 0600), the attacker flooding the"
+    echo "shared one; p99 / quiet is against own-quiet (own-quiet-new)."
     echo
     echo "| server | phase | owner req/s | p50 µs | p99 µs | p99 / quiet | bad | errors | what the attacker got | peak RSS MiB |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
