@@ -44,7 +44,7 @@ public sealed class EchoApiOptions
     public double MaxConnectsPerSecondPerUser { get; set; } = 1000;
 
     /// <summary>
-    /// How long the service stops accepting on a socket after 32 connections in a row were closed for
+    /// How long the service stops accepting on a socket after every 32 connections it closed for
     /// <see cref="MaxConnectsPerSecondPerUser"/>: during a connect flood, the connections already open
     /// are served first. New connections to that socket wait behind the flood meanwhile; the owner's
     /// <see cref="OwnerSocketPath"/> has no flood to wait behind. 0 never pauses.

@@ -62,7 +62,7 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             {
                 failures.Add($"{Setting} must be a file path: an abstract socket has no file permissions, so any uid could connect to it.");
             }
-            else if (options.OwnerSocketPath == options.SocketPath || options.OwnerSocketPath == options.LineSocketPath)
+            else if (SamePath(options.OwnerSocketPath, options.SocketPath) || SamePath(options.OwnerSocketPath, options.LineSocketPath))
             {
                 failures.Add($"{Setting} must be a path of its own, not that of {Prefix}{nameof(EchoApiOptions.SocketPath)} or {Prefix}{nameof(EchoApiOptions.LineSocketPath)}.");
             }
@@ -152,4 +152,11 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // The same socket, however the path is spelled (abstract names compare as they are).
+    private static bool SamePath(string path, string? other)
+        => !string.IsNullOrEmpty(other)
+            && (UnixSocketPaths.IsAbstract(path) || UnixSocketPaths.IsAbstract(other)
+                ? path == other
+                : Path.GetFullPath(path) == Path.GetFullPath(other));
 }

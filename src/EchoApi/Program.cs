@@ -93,10 +93,12 @@ builder.Services.AddAuthentication(PeerCredentialAuthenticationDefaults.Authenti
 builder.Services.AddAuthorization();
 // These three are stateless but registered transient, so every request would build them anew, by reflection
 // (there is no dynamic code in the AOT build, nor in the JIT build of an app that sets PublishAot): about a
-// tenth of the CPU time of an echo. Every authorization handler here is a singleton, so one of each serves all.
-builder.Services.Replace(ServiceDescriptor.Singleton<IPolicyEvaluator, PolicyEvaluator>());
-builder.Services.Replace(ServiceDescriptor.Singleton<IAuthorizationService, DefaultAuthorizationService>());
-builder.Services.Replace(ServiceDescriptor.Singleton<IAuthorizationHandlerProvider, DefaultAuthorizationHandlerProvider>());
+// tenth of the CPU time of an echo. The authorization handlers here hold no per-request state (the owner
+// handler is a singleton, the framework's pass-through one is stateless), so one of each serves every request.
+// The framework's own implementation types are kept (DefaultAuthorizationServiceImpl records metrics).
+SingletonInstead<IPolicyEvaluator>(builder.Services);
+SingletonInstead<IAuthorizationService>(builder.Services);
+SingletonInstead<IAuthorizationHandlerProvider>(builder.Services);
 builder.Services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOptions>>((authorization, echo) =>
 {
     var owner = new AuthorizationPolicyBuilder().RequireSocketOwner(echo.Value.OwnerUserId!.Value, echo.Value.AllowRoot).Build();
@@ -144,6 +146,11 @@ try
         if (SystemdSockets.Inherited() is { Count: > 0 } inherited)
         {
             app.Logger.ListeningOnSystemdSockets(inherited.Count, string.Join(", ", inherited.Select(s => s.Name)), options.OwnerUserId!.Value);
+            if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+            {
+                app.Logger.OwnerSocketIgnoredUnderSystemd(options.OwnerSocketPath);
+            }
+
             return;
         }
 
@@ -179,6 +186,16 @@ static void ApplyLimits(KestrelServerLimits limits, EchoApiOptions options)
     limits.MinRequestBodyDataRate = options.MinRequestBodyBytesPerSecond > 0
         ? new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
         : null;
+}
+
+// Keeps the registered implementation of TService, as a singleton instead of whatever lifetime it had.
+static void SingletonInstead<TService>(IServiceCollection services)
+{
+    var registered = services.Last(d => d.ServiceType == typeof(TService));
+    var type = registered.ImplementationType
+        ?? throw new InvalidOperationException($"{typeof(TService).Name} is registered without an implementation type.");
+    services.RemoveAll<TService>();
+    services.Add(ServiceDescriptor.Singleton(typeof(TService), type));
 }
 
 /// <summary>The service's entry point; public so tests can host it.</summary>

@@ -73,4 +73,23 @@ public sealed class SocketActivationTests
         Assert.InRange(answered, 9, Math.Min(39, 9 + refilled)); // what the first connect left of the bucket's 10, plus the refill
         Assert.Contains("at accept: over 5 new connections per second", await server.WaitForOutputAsync("at accept: over 5"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task OwnerSocketPathIsNotServedUnderSocketActivationAndTheLogSaysSo()
+    {
+        using var directory = new TempSocketDirectory();
+        var http = directory.File("echo.sock");
+        var ownerSocket = directory.File("owner.sock");
+        await using var server = EchoApiProcess.Start(
+            [$"--EchoApi:OwnerSocketPath={ownerSocket}"],
+            launcher: ["systemd-socket-activate", "-l", http, "--fdname=http"]);
+        for (var i = 0; i < 300 && !File.Exists(http); i++)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(http, 1, TestContext.Current.CancellationToken));
+        Assert.Contains($"EchoApi:OwnerSocketPath ({ownerSocket}) is not served", await server.WaitForOutputAsync("OwnerSocketPath"), StringComparison.Ordinal);
+        Assert.False(File.Exists(ownerSocket), "Under socket activation the service makes no socket of its own.");
+    }
 }

@@ -18,15 +18,16 @@ public sealed class UnixSocketAcceptOptions
     public ISet<uint> UnlimitedUserIds { get; } = new HashSet<uint>();
 
     /// <summary>
-    /// How many connections in a row, each closed for its uid's connect rate, make the listener stop
-    /// accepting for <see cref="FloodPause"/>. Refusing costs the kernel about as much as connecting
-    /// costs the flooder, so without a pause a flood takes a core from the connections already open.
+    /// After how many connections closed for their uid's connect rate (counted since the last pause)
+    /// the listener stops accepting for <see cref="FloodPause"/>. Refusing costs the kernel about as
+    /// much as connecting costs the flooder, so without a pause a flood takes a core from the
+    /// connections already open.
     /// </summary>
     /// <value>Defaults to 32.</value>
     public int RefusalsBeforePause { get; set; } = 32;
 
     /// <summary>
-    /// How long the listener stops accepting after <see cref="RefusalsBeforePause"/> refusals in a row:
+    /// How long the listener stops accepting after <see cref="RefusalsBeforePause"/> refusals:
     /// a flood then costs a bounded share of one core, and the connections already open are served
     /// first. The price is paid by new connections to the same socket, which wait in the listen queue
     /// behind the flood (or find it full); the owner can keep a socket of its own that no other uid can

@@ -12,9 +12,9 @@ namespace PeerCredentials.Sockets;
 /// <summary>
 /// Kestrel's listener for Unix socket endpoints (by path, abstract, or inherited from systemd): Kestrel's
 /// own socket transport, with one decision taken right after <c>accept()</c>, before any pipe, buffer or
-/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot. After a
-/// run of such refusals (a connect flood) the listener pauses a moment, so that refusing cannot take the
-/// CPU from the connections already open.
+/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot. After
+/// every so many such refusals (a connect flood) the listener pauses a moment, so that refusing cannot
+/// take the CPU from the connections already open.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
@@ -67,7 +67,8 @@ internal sealed class UnixSocketListenerFactory(
     private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, FloodPacing pacing, ILogger logger) : IConnectionListener
     {
         private readonly PerUserLogThrottle _refusals = new();
-        private int _refusedInARow;
+        private readonly CancellationTokenSource _unbound = new();
+        private int _refusedSincePause;
 
         public EndPoint EndPoint { get; } = endpoint;
 
@@ -75,18 +76,21 @@ internal sealed class UnixSocketListenerFactory(
         {
             while (true)
             {
-                if (pacing.Enabled && _refusedInARow >= pacing.RefusalsBeforePause)
+                if (pacing.Enabled && _refusedSincePause >= pacing.RefusalsBeforePause)
                 {
                     // A flood: let the connections already open have the CPU for a moment. Connects wait
-                    // in the listen queue meanwhile (or are refused by the kernel when it is full).
-                    _refusedInARow = 0;
+                    // in the listen queue meanwhile (or are refused by the kernel when it is full). Counting
+                    // since the last pause, not in a row: the connects a flooder is allowed must not keep
+                    // the pause from coming, and a pause every so many refusals costs nothing when they are rare.
+                    _refusedSincePause = 0;
                     try
                     {
-                        await Task.Delay(pacing.Pause, cancellationToken);
+                        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
+                        await Task.Delay(pacing.Pause, stop.Token);
                     }
                     catch (OperationCanceledException)
                     {
-                        return null;
+                        return null; // unbound (shutdown does not wait out a pause)
                     }
                 }
 
@@ -129,23 +133,24 @@ internal sealed class UnixSocketListenerFactory(
                     }
 
                     accepted.Dispose();
-                    _refusedInARow++;
+                    _refusedSincePause++;
                     continue;
                 }
 
-                _refusedInARow = 0;
                 return factory.Create(accepted);
             }
         }
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
+            _unbound.Cancel();
             socket.Dispose();
             return ValueTask.CompletedTask;
         }
 
         public ValueTask DisposeAsync()
         {
+            _unbound.Cancel();
             socket.Dispose();
             factory.Dispose();
             return ValueTask.CompletedTask;
