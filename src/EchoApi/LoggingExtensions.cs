@@ -35,7 +35,7 @@ internal static partial class LoggingExtensions
     [LoggerMessage(12, LogLevel.Information, "EchoApi owner-only socket on {OwnerSocketPath} (mode 0600: no other uid can connect, uid {OwnerUid} only).")]
     public static partial void ListeningForOwner(this ILogger logger, string ownerSocketPath, uint ownerUid);
 
-    [LoggerMessage(13, LogLevel.Warning, "EchoApi:OwnerSocketPath ({OwnerSocketPath}) is not served: under socket activation systemd makes every socket. Give the owner a socket unit of its own (SocketMode=0600, Service=echoapi.service) instead.")]
+    [LoggerMessage(13, LogLevel.Warning, "EchoApi:OwnerSocketPath ({OwnerSocketPath}) is not served: under socket activation systemd makes every socket. Give the owner a socket unit of its own instead (SocketMode=0600, FileDescriptorName=owner, Service=echoapi.service).")]
     public static partial void OwnerSocketIgnoredUnderSystemd(this ILogger logger, string ownerSocketPath);
 
     [LoggerMessage(10, LogLevel.Debug, "Echo on connection {ConnectionId} ended early: {Reason}")]
