@@ -15,14 +15,7 @@ public sealed class SocketActivationTests
         using var directory = new TempSocketDirectory();
         var http = directory.File("echo.sock");
         var line = directory.File("line.sock");
-        await using var server = EchoApiProcess.Start(
-            [],
-            launcher: ["systemd-socket-activate", "-l", http, "-l", line, "--fdname=http:line"]);
-        for (var i = 0; i < 300 && !(File.Exists(http) && File.Exists(line)); i++)
-        {
-            Assert.False(server.HasExited, server.Stderr + server.Stdout);
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+        await using var server = await ActivateAsync([], (http, "http"), (line, "line"));
 
         // systemd (here its stand-in) owns the files and their modes; open them up so another uid can try.
         File.SetUnixFileMode(http, (UnixFileMode)0b110_110_110);
@@ -55,13 +48,7 @@ public sealed class SocketActivationTests
         using var directory = new TempSocketDirectory();
         var http = directory.File("echo.sock");
         var owner = Privileges.Stranger.ToString(CultureInfo.InvariantCulture); // so that this process's uid is limited
-        await using var server = EchoApiProcess.Start(
-            ["--EchoApi:MaxConnectsPerSecondPerUser=5", $"--EchoApi:Owner={owner}"],
-            launcher: ["systemd-socket-activate", "-l", http, "--fdname=http"]);
-        for (var i = 0; i < 300 && !File.Exists(http); i++)
-        {
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+        await using var server = await ActivateAsync(["--EchoApi:MaxConnectsPerSecondPerUser=5", $"--EchoApi:Owner={owner}"], (http, "http"));
 
         // The first connection starts the service (systemd-socket-activate waits for one); then a burst.
         Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(http, 1, TestContext.Current.CancellationToken));
@@ -80,16 +67,35 @@ public sealed class SocketActivationTests
         using var directory = new TempSocketDirectory();
         var http = directory.File("echo.sock");
         var ownerSocket = directory.File("owner.sock");
-        await using var server = EchoApiProcess.Start(
-            [$"--EchoApi:OwnerSocketPath={ownerSocket}"],
-            launcher: ["systemd-socket-activate", "-l", http, "--fdname=http"]);
-        for (var i = 0; i < 300 && !File.Exists(http); i++)
-        {
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+        await using var server = await ActivateAsync([$"--EchoApi:OwnerSocketPath={ownerSocket}"], (http, "http"));
 
         Assert.Equal(1, await RawHttp.CountAnsweredConnectsAsync(http, 1, TestContext.Current.CancellationToken));
         Assert.Contains($"EchoApi:OwnerSocketPath ({ownerSocket}) is not served", await server.WaitForOutputAsync("OwnerSocketPath"), StringComparison.Ordinal);
         Assert.False(File.Exists(ownerSocket), "Under socket activation the service makes no socket of its own.");
+    }
+
+    /// <summary>
+    /// Starts the service under systemd-socket-activate, which makes the sockets (path, name) and hands them
+    /// over on the first connection; returns once every socket file exists.
+    /// </summary>
+    private static async Task<EchoApiProcess> ActivateAsync(string[] arguments, params (string Path, string Name)[] sockets)
+    {
+        string[] launcher = ["systemd-socket-activate", .. sockets.SelectMany(s => new[] { "-l", s.Path }), $"--fdname={string.Join(':', sockets.Select(s => s.Name))}"];
+        var server = EchoApiProcess.Start(arguments, launcher: launcher);
+        try
+        {
+            for (var i = 0; i < 300 && !sockets.All(s => File.Exists(s.Path)); i++)
+            {
+                Assert.False(server.HasExited, server.Stderr + server.Stdout);
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 }
