@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace EchoApi;
 
 /// <summary>The service's settings, section <c>EchoApi</c> (environment: <c>EchoApi__Name</c>).</summary>
@@ -123,19 +121,21 @@ public sealed class EchoApiOptions
     /// <summary>The parsed <see cref="SocketMode"/>; <see langword="null"/> when it is not a valid socket mode.</summary>
     internal UnixFileMode? SocketFileMode { get; set; }
 
-    /// <summary>Parses an octal socket mode: read and write bits only, including the owner's.</summary>
-    internal static UnixFileMode? ParseSocketMode(string? text)
+    /// <summary>The uids the gate's limits protect rather than limit: the owner, and root when allowed.</summary>
+    internal IEnumerable<uint> TrustedUserIds()
     {
-        const int ReadWriteBits = 0b110_110_110;
-        const int OwnerReadWrite = 0b110_000_000;
-        if (string.IsNullOrWhiteSpace(text)
-            || !int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            || text.Trim().Any(c => c > '7'))
+        if (OwnerUserId is { } owner)
         {
-            return null;
+            yield return owner;
         }
 
-        var mode = Convert.ToInt32(text.Trim(), 8);
-        return (mode & ~ReadWriteBits) == 0 && (mode & OwnerReadWrite) == OwnerReadWrite ? (UnixFileMode)mode : null;
+        if (AllowRoot)
+        {
+            yield return 0;
+        }
     }
+
+    /// <summary>Parses an octal socket mode: read and write bits only, including the owner's.</summary>
+    internal static UnixFileMode? ParseSocketMode(string? text)
+        => PeerCredentials.Sockets.UnixSocketFileOptions.TryParseMode(text, out var mode) ? mode : null;
 }

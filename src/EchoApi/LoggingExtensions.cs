@@ -20,12 +20,6 @@ internal static partial class LoggingExtensions
     [LoggerMessage(6, LogLevel.Debug, "WebSocket on connection {ConnectionId} aborted.")]
     public static partial void WebSocketAborted(this ILogger logger, string connectionId);
 
-    [LoggerMessage(7, LogLevel.Warning, "UID mismatch ({Uid} != {OwnerUid}). Closing connection. (gid {Gid}, pid {Pid}, {Executable}: {Reason})")]
-    public static partial void LineUidMismatch(this ILogger logger, string uid, uint ownerUid, uint? gid, int? pid, string executable, string reason);
-
-    [LoggerMessage(11, LogLevel.Warning, "{LeftOut} more line-socket refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
-    public static partial void LineRefusalsNotLogged(this ILogger logger, string uid, long leftOut);
-
     [LoggerMessage(8, LogLevel.Information, "EchoApi line-echo socket on {LineSocketPath}. Try: nc -U {LineSocketPath}")]
     public static partial void ListeningForLines(this ILogger logger, string lineSocketPath);
 

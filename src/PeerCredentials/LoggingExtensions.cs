@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace PeerCredentials;
@@ -8,8 +7,8 @@ internal static partial class LoggingExtensions
     [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId} is not on a Unix socket; it carries no peer credentials.")]
     public static partial void NotAUnixSocket(this ILogger logger, string connectionId);
 
-    [LoggerMessage(2, LogLevel.Warning, "Connection {ConnectionId} closed: its peer credentials could not be read ({SocketError}).")]
-    public static partial void CredentialsUnreadable(this ILogger logger, string connectionId, SocketError socketError, Exception exception);
+    [LoggerMessage(2, LogLevel.Warning, "A Unix socket connection was closed at accept: its peer credentials could not be read.")]
+    public static partial void CredentialsUnreadable(this ILogger logger);
 
     [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid}.")]
     public static partial void PeerConnected(this ILogger logger, string connectionId, uint uid, uint gid, int pid);
@@ -35,36 +34,17 @@ internal static partial class LoggingExtensions
     [LoggerMessage(10, LogLevel.Warning, "Could not remove socket {Path} on shutdown.")]
     public static partial void SocketRemovalFailed(this ILogger logger, string path, Exception exception);
 
-    [LoggerMessage(11, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} (pid {Pid}) closed at connect: that uid already holds {Limit} connections.")]
-    public static partial void TooManyConnections(this ILogger logger, string connectionId, uint uid, int pid, int limit);
-
     [LoggerMessage(12, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid} ({Executable}) closed at connect: {Reason}")]
     public static partial void RefusedAtConnect(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason);
 
     [LoggerMessage(13, LogLevel.Warning, "Closed {Refused} connection(s) of uid {Uid} at accept: over {Rate} new connections per second.")]
     public static partial void ConnectRateExceeded(this ILogger logger, uint uid, long refused, double rate);
 
-    [LoggerMessage(14, LogLevel.Error, "accept() on a Unix socket failed: {Error} (errno {Errno}); retrying shortly.")]
-    public static partial void AcceptFailed(this ILogger logger, string error, int errno);
+    [LoggerMessage(14, LogLevel.Error, "accept() on a Unix socket failed {Count} time(s) since the last report: {Error} (errno {Errno}); retrying in {BackOffMs} ms.")]
+    public static partial void AcceptFailed(this ILogger logger, string error, int errno, long count, double backOffMs);
 
     // Refusals (5, 11, 12) are logged at most once a second per uid; this line, just before the next
     // one that is, counts those left out.
     [LoggerMessage(15, LogLevel.Warning, "{LeftOut} more refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
     public static partial void RefusalsNotLogged(this ILogger logger, uint uid, long leftOut);
-
-    /// <summary>Whether to log a refusal of <paramref name="uid"/> now; first says how many were left out, if any.</summary>
-    public static bool ShouldLogRefusal(this ILogger logger, PerUserLogThrottle throttle, uint uid)
-    {
-        if (!throttle.ShouldLog(uid, out var leftOut))
-        {
-            return false;
-        }
-
-        if (leftOut > 0)
-        {
-            logger.RefusalsNotLogged(uid, leftOut);
-        }
-
-        return true;
-    }
 }

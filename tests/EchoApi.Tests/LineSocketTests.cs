@@ -134,8 +134,9 @@ public sealed class LineSocketTests
         var result = await Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "nc", "-U", server.LineSocketPath], stdin: "let me in\n"u8.ToArray());
 
         Assert.Equal("Unauthorized access\n", result.StdoutText);
-        var log = Assert.Single(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.StartsWith("UID mismatch", StringComparison.Ordinal));
-        Assert.Matches(@"^UID mismatch \(65534 != 0\)\. Closing connection\. \(gid 65534, pid [1-9]\d*, ", log.Message);
+        // The gate refused it at connect and logged it, once, with who and why.
+        var log = Assert.Single(server.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("closed at connect", StringComparison.Ordinal));
+        Assert.Matches($@"from uid 65534 gid 65534 pid [1-9]\d* \(/usr/bin/nc[^)]*\) closed at connect: uid 65534 is not the owner of this socket \(uid {Privileges.EffectiveUserId}\)$", log.Message);
     }
 
     [Fact]

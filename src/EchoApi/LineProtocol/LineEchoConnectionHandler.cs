@@ -1,25 +1,17 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Security.Claims;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using PeerCredentials;
-using PeerCredentials.Authentication;
 
 namespace EchoApi.LineProtocol;
 
 /// <summary>
 /// The classic line-echo protocol on a raw Unix socket, as <c>nc -U</c> speaks it: every line comes
-/// back as <c>&gt; line</c>. The peer is authorized once, at connect, with the same owner policy as the
-/// HTTP routes, on the principal the peer-credential library builds.
+/// back as <c>&gt; line</c>. Who may connect is the gate's business: it refuses a stranger at connect
+/// and lets <see cref="RefuseAsync"/> say <c>Unauthorized access</c>; this handler only speaks the protocol.
 /// </summary>
-internal sealed class LineEchoConnectionHandler(
-    IAuthorizationService authorization,
-    PeerCredentialPrincipalFactory principals,
-    IOptions<EchoApiOptions> options,
-    IHostApplicationLifetime lifetime,
-    ILogger<LineEchoConnectionHandler> logger) : ConnectionHandler
+internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime) : ConnectionHandler
 {
     private static readonly byte[] Prompt = "> "u8.ToArray();
     private static readonly byte[] Unauthorized = "Unauthorized access\n"u8.ToArray();
@@ -27,38 +19,19 @@ internal sealed class LineEchoConnectionHandler(
     private static readonly byte[] Idle = "Idle timeout\n"u8.ToArray();
     private static readonly byte[] ShuttingDown = "Server shutting down\n"u8.ToArray();
     private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(1);
-    private readonly PerUserLogThrottle _refusals = new(); // one warning a second per uid
     private const long DrainBytes = 4 * 1024 * 1024;
+
+    /// <summary>The protocol's answer to a peer the gate refused, as the classic server gives it.</summary>
+    public static async ValueTask RefuseAsync(ConnectionContext connection, PeerRefusal refusal)
+        => await EndAsync(connection.Transport, Unauthorized, CancellationToken.None);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var settings = options.Value;
-        var credential = connection.Features.Get<IPeerCredentialFeature>()?.Credential;
-        var principal = credential is null ? new ClaimsPrincipal(new ClaimsIdentity()) : principals.CreatePrincipal(credential);
-        var decision = await authorization.AuthorizeAsync(principal, resource: null, EchoPolicies.Owner);
-        if (!decision.Succeeded)
-        {
-            if (_refusals.ShouldLog(credential?.UserId ?? uint.MaxValue, out var leftOut))
-            {
-                var uid = credential?.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
-                if (leftOut > 0)
-                {
-                    logger.LineRefusalsNotLogged(uid, leftOut);
-                }
-
-                var reason = string.Join("; ", decision.Failure?.FailureReasons.Select(r => r.Message) ?? []);
-                logger.LineUidMismatch(uid, settings.OwnerUserId!.Value, credential?.GroupId, credential?.ProcessId, credential?.GetExecutablePath() ?? "unknown", reason);
-            }
-
-            await EndAsync(connection.Transport, Unauthorized);
-            return;
-        }
-
         try
         {
-            if (await EchoLinesAsync(connection.Transport, settings) is { } ending)
+            if (await EchoLinesAsync(connection.Transport, options.Value) is { } ending)
             {
-                await EndAsync(connection.Transport, ending);
+                await EndAsync(connection.Transport, ending, lifetime.ApplicationStopping);
             }
         }
         catch (OperationCanceledException)
@@ -158,9 +131,9 @@ internal sealed class LineEchoConnectionHandler(
     /// Sends the last line, then reads and drops what the peer still sends, for a bounded time and
     /// amount: closing a Unix socket with unread input resets it, and the peer would lose the line.
     /// </summary>
-    private async Task EndAsync(IDuplexPipe transport, byte[] message)
+    private static async Task EndAsync(IDuplexPipe transport, byte[] message, CancellationToken stopping)
     {
-        using var drain = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         drain.CancelAfter(DrainTime);
         try
         {

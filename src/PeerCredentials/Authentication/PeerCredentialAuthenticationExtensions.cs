@@ -1,11 +1,9 @@
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerCredentials.Authentication;
-using PeerCredentials.Authorization;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -20,27 +18,22 @@ public static class PeerCredentialAuthenticationExtensions
     public static AuthenticationBuilder AddPeerCredential(this AuthenticationBuilder builder, Action<PeerCredentialAuthenticationOptions>? configureOptions)
         => builder.AddPeerCredential(PeerCredentialAuthenticationDefaults.AuthenticationScheme, configureOptions);
 
-    /// <summary>
-    /// Adds peer-credential authentication under <paramref name="authenticationScheme"/>, the authorization
-    /// handlers of its requirements, and problem-details answers for refused peers.
-    /// </summary>
+    /// <summary>Adds peer-credential authentication under <paramref name="authenticationScheme"/>; nothing else.</summary>
     public static AuthenticationBuilder AddPeerCredential(this AuthenticationBuilder builder, string authenticationScheme, Action<PeerCredentialAuthenticationOptions>? configureOptions)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddSingleton<PeerCredentialPrincipalFactory>();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SocketOwnerAuthorizationHandler>());
-        builder.Services.AddProblemDetails();
-        // Replaces the default result handler (registered with TryAdd) so refusals say why.
-        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, PeerCredentialAuthorizationResultHandler>();
         builder.AddScheme<PeerCredentialAuthenticationOptions, PeerCredentialAuthenticationHandler>(authenticationScheme, configureOptions);
-        // A handler is made for every request. AddScheme registers it to be built by reflection, which is slow
-        // without dynamic code (Native AOT, and the JIT build of an app that sets PublishAot); a delegate is not.
+
+        // A handler is made for every request. AddScheme registers it to be built by reflection, which is
+        // slow without dynamic code (Native AOT, and the JIT build of an app that sets PublishAot), and the
+        // handler's base class asks the logger factory for its logger each time, under a global lock; a
+        // delegate and a factory that hands out one logger are neither.
         builder.Services.RemoveAll<PeerCredentialAuthenticationHandler>();
+        builder.Services.TryAddSingleton<PeerCredentialHandlerLoggerFactory>();
         builder.Services.AddTransient(services => new PeerCredentialAuthenticationHandler(
             services.GetRequiredService<IOptionsMonitor<PeerCredentialAuthenticationOptions>>(),
-            services.GetRequiredService<ILoggerFactory>(),
-            services.GetRequiredService<UrlEncoder>(),
-            services.GetRequiredService<PeerCredentialPrincipalFactory>()));
+            services.GetRequiredService<PeerCredentialHandlerLoggerFactory>(),
+            services.GetRequiredService<UrlEncoder>()));
         return builder;
     }
 }

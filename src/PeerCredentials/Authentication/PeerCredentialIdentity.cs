@@ -6,9 +6,14 @@ namespace PeerCredentials.Authentication;
 /// <summary>
 /// The identity of a Unix socket peer. Only this library creates it, so code that finds one on a
 /// principal knows its claims came from the kernel, not from a token or header that imitates them.
+/// It is built once per connection and cannot be changed: adding or removing a claim throws. A claims
+/// transformation that wants to add claims adds a <see cref="ClaimsIdentity"/> of its own to the
+/// principal instead.
 /// </summary>
 public sealed class PeerCredentialIdentity : ClaimsIdentity
 {
+    private readonly bool _frozen;
+
     internal PeerCredentialIdentity(PeerCredential credential, string authenticationType, PeerCredentialAuthenticationOptions options)
         : base(authenticationType, ClaimTypes.Name, ClaimTypes.Role)
     {
@@ -38,19 +43,67 @@ public sealed class PeerCredentialIdentity : ClaimsIdentity
         {
             AddClaim(new Claim(PeerCredentialClaimTypes.ExecutablePath, executable, ClaimValueTypes.String, issuer));
         }
+
+        _frozen = true;
     }
 
     private PeerCredentialIdentity(PeerCredentialIdentity other)
         : base(other)
     {
         Credential = other.Credential;
+        _frozen = true;
     }
 
     /// <summary>The kernel's credentials this identity was built from.</summary>
     public PeerCredential Credential { get; }
 
+    /// <summary>The scheme options this identity was built with, so a cached one is only reused for the same.</summary>
+    internal PeerCredentialAuthenticationOptions? BuiltWith { get; init; }
+
     /// <inheritdoc />
     public override ClaimsIdentity Clone() => new PeerCredentialIdentity(this);
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Always, once built: the kernel's word is not to be edited.</exception>
+    public override void AddClaim(Claim claim)
+    {
+        ThrowIfFrozen();
+        base.AddClaim(claim);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Always, once built.</exception>
+    public override void AddClaims(IEnumerable<Claim?> claims)
+    {
+        ThrowIfFrozen();
+        base.AddClaims(claims);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Always, once built.</exception>
+    public override void RemoveClaim(Claim? claim)
+    {
+        ThrowIfFrozen();
+        base.RemoveClaim(claim);
+    }
+
+    /// <inheritdoc />
+    /// <returns>Never returns once built: throws.</returns>
+    /// <exception cref="InvalidOperationException">Always, once built.</exception>
+    public override bool TryRemoveClaim(Claim? claim)
+    {
+        ThrowIfFrozen();
+        return base.TryRemoveClaim(claim);
+    }
+
+    private void ThrowIfFrozen()
+    {
+        if (_frozen)
+        {
+            throw new InvalidOperationException(
+                "A PeerCredentialIdentity holds what the kernel said about the peer and cannot be changed. Add a ClaimsIdentity of your own to the principal (for example in an IClaimsTransformation) for claims of your own.");
+        }
+    }
 
     private static string Number(uint value) => value.ToString(CultureInfo.InvariantCulture);
 }

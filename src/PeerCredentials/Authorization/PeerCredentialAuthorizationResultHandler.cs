@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
@@ -8,20 +9,21 @@ using PeerCredentials.Authentication;
 namespace PeerCredentials.Authorization;
 
 /// <summary>
-/// Answers a refused request with a problem-details body that says why, and logs the refusal with the
-/// peer's uid, gid, pid and executable (at most once a second per uid, counting the ones left out).
-/// Everything else goes to the default handler.
+/// Answers a request refused by a peer-credential policy with a problem-details body that says why, and
+/// logs the refusal with the peer's uid, gid, pid and executable (through the one refusal throttle).
+/// Policies of other schemes (JWT over TCP, say) keep the default handler's 401 and 403.
 /// </summary>
 internal sealed class PeerCredentialAuthorizationResultHandler(
     IProblemDetailsService problemDetails,
+    IAuthenticationSchemeProvider schemes,
+    PeerRefusalLog refusals,
     ILogger<PeerCredentialAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
-    private readonly PerUserLogThrottle _refusals = new();
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        if (authorizeResult.Succeeded)
+        if (authorizeResult.Succeeded || !await IsPeerCredentialPolicyAsync(policy))
         {
             await _default.HandleAsync(next, context, policy, authorizeResult);
             return;
@@ -41,7 +43,7 @@ internal sealed class PeerCredentialAuthorizationResultHandler(
             status = StatusCodes.Status403Forbidden;
             var reasons = authorizeResult.AuthorizationFailure?.FailureReasons.Select(r => r.Message).ToArray() ?? [];
             detail = reasons.Length > 0 ? string.Join("; ", reasons) + "." : "The peer does not satisfy this endpoint's policy.";
-            if (logger.ShouldLogRefusal(_refusals, peer.UserId))
+            if (refusals.ShouldLog(peer.UserId))
             {
                 logger.PeerRefused(context.Request.Method, context.Request.Path.Value ?? "/", peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", detail);
             }
@@ -58,5 +60,26 @@ internal sealed class PeerCredentialAuthorizationResultHandler(
                 Detail = detail,
             },
         });
+    }
+
+    private async ValueTask<bool> IsPeerCredentialPolicyAsync(AuthorizationPolicy policy)
+    {
+        foreach (var requirement in policy.Requirements)
+        {
+            if (requirement is PeerCredentialRequirement)
+            {
+                return true;
+            }
+        }
+
+        foreach (var name in policy.AuthenticationSchemes)
+        {
+            if ((await schemes.GetSchemeAsync(name))?.HandlerType == typeof(PeerCredentialAuthenticationHandler))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

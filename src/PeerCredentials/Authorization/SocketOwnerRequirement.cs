@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
-
 namespace PeerCredentials.Authorization;
 
 /// <summary>
@@ -9,11 +7,33 @@ namespace PeerCredentials.Authorization;
 /// </summary>
 /// <param name="ownerUserId">The owner's uid.</param>
 /// <param name="allowRoot">Whether uid 0 passes too.</param>
-public sealed class SocketOwnerRequirement(uint ownerUserId, bool allowRoot) : IAuthorizationRequirement
+public sealed class SocketOwnerRequirement(uint ownerUserId, bool allowRoot) : PeerCredentialRequirement
 {
     /// <summary>The owner's uid.</summary>
     public uint OwnerUserId { get; } = ownerUserId;
 
     /// <summary>Whether uid 0 passes although it is not the owner.</summary>
     public bool AllowRoot { get; } = allowRoot;
+
+    /// <inheritdoc />
+    public override string? Check(PeerCredential peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (peer.UserId == OwnerUserId)
+        {
+            // An owner configured as the overflow uid would let every unmapped user-namespace peer in.
+            return peer.IsOverflowUser
+                ? $"uid {peer.UserId} is the overflow uid of an unmapped user namespace, which never names a real user"
+                : null;
+        }
+
+        if (peer.UserId == 0)
+        {
+            return AllowRoot
+                ? null
+                : $"uid 0 (root) is not the owner of this socket (uid {OwnerUserId}), and root is not allowed";
+        }
+
+        return $"uid {peer.UserId} is not the owner of this socket (uid {OwnerUserId})";
+    }
 }

@@ -1,27 +1,26 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using PeerCredentials;
-using PeerCredentials.Authentication;
 
 namespace Microsoft.AspNetCore.Hosting;
 
-/// <summary>Adds peer-credential capture to a Kestrel endpoint.</summary>
+/// <summary>Puts the peer-credential gate in front of a Kestrel endpoint.</summary>
 public static class ListenOptionsPeerCredentialExtensions
 {
     /// <summary>
-    /// Reads the kernel's peer credentials of every connection to this Unix socket endpoint and
-    /// publishes them as an <see cref="IPeerCredentialFeature"/> for authentication to use.
+    /// Reads the kernel's peer credentials of every connection to this Unix socket endpoint, applies the
+    /// service-wide limits of <see cref="PeerCredentialGateOptions"/>, and publishes the credentials as an
+    /// <see cref="IPeerCredentialFeature"/> for authentication to use.
     /// </summary>
     /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
     public static ListenOptions UsePeerCredentials(this ListenOptions listenOptions)
         => listenOptions.UsePeerCredentials(configure: null);
 
     /// <summary>
-    /// Reads the kernel's peer credentials of every connection to this Unix socket endpoint, publishes
-    /// them as an <see cref="IPeerCredentialFeature"/>, and refuses peers at connect as
+    /// Like <see cref="UsePeerCredentials(ListenOptions)"/>, and refuses peers at connect as
     /// <paramref name="configure"/> says.
     /// </summary>
     /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
@@ -32,23 +31,20 @@ public static class ListenOptionsPeerCredentialExtensions
 
         var options = new PeerCredentialConnectionOptions();
         configure?.Invoke(options);
-        if (options.MaxConnectionsPerUser is <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(configure), options.MaxConnectionsPerUser, "MaxConnectionsPerUser must be positive.");
-        }
 
         var services = listenOptions.KestrelServerOptions.ApplicationServices;
-        IAuthorizationService? authorization = null;
-        PeerCredentialPrincipalFactory? principals = null;
-        if (options.ConnectionPolicy is not null)
-        {
-            authorization = services.GetRequiredService<IAuthorizationService>();
-            principals = services.GetService<PeerCredentialPrincipalFactory>()
-                ?? throw new InvalidOperationException("A connection policy needs peer-credential authentication: call AddAuthentication().AddPeerCredential().");
-        }
-
-        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger(typeof(PeerCredentialConnectionMiddleware).FullName!);
-        listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, options, authorization, principals, logger).OnConnectionAsync);
+        var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        // One gate for the whole process when the app registered it (AddPeerCredentialGate), so that the
+        // limits count every endpoint together; otherwise one with the defaults for this endpoint.
+        var gate = services.GetService<PeerCredentialGate>() ?? CreateGate(loggers);
+        var logger = loggers.CreateLogger<PeerCredentialConnectionMiddleware>();
+        listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, gate, options, logger).OnConnectionAsync);
         return listenOptions;
+    }
+
+    private static PeerCredentialGate CreateGate(ILoggerFactory loggers)
+    {
+        var defaults = Options.Create(new PeerCredentialGateOptions());
+        return new PeerCredentialGate(defaults, new PeerRefusalLog(defaults, loggers.CreateLogger<PeerRefusalLog>()), loggers.CreateLogger<PeerCredentialGate>());
     }
 }

@@ -90,11 +90,40 @@ public sealed class PeerCredential : IDisposable
             throw new SocketException((int)SocketError.ProtocolOption);
         }
 
-        var pid = MemoryMarshal.Read<int>(ucred);
-        var uid = MemoryMarshal.Read<uint>(ucred[4..]);
-        var gid = MemoryMarshal.Read<uint>(ucred[8..]);
-        return new PeerCredential(pid, uid, gid, ReadGroups(socket), OpenPidFd(socket));
+        return Read(socket, MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]));
     }
+
+    /// <summary>
+    /// Reads <c>SO_PEERCRED</c> alone: the cheap part, enough to decide on a uid before anything else is
+    /// spent on a connection. <see langword="null"/> when the kernel refuses it.
+    /// </summary>
+    internal static (int ProcessId, uint UserId, uint GroupId)? ReadUcred(Socket socket)
+    {
+        Span<byte> ucred = stackalloc byte[12];
+        try
+        {
+            return socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
+                ? (MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]))
+                : null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The rest of the credentials (groups, pidfd), for a peer whose <c>SO_PEERCRED</c> was already read.</summary>
+    internal static PeerCredential Read(Socket socket, int processId, uint userId, uint groupId)
+        => new(processId, userId, groupId, ReadGroups(socket), OpenPidFd(socket));
+
+    /// <summary>
+    /// Decisions about this peer that depend on nothing else (a policy's peer requirements), kept for
+    /// the life of the connection: the kernel fixed the peer's identity at <c>connect()</c>.
+    /// </summary>
+    internal PeerDecisionCache Decisions { get; } = new();
+
+    /// <summary>The identity authentication built for this connection, kept for its later requests.</summary>
+    internal Authentication.PeerCredentialIdentity? Identity { get; set; }
 
     /// <summary>Throws a <see cref="PlatformNotSupportedException"/> that says why, on platforms without peer credentials.</summary>
     public static void EnsureSupported()

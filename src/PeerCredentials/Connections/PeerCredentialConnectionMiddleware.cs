@@ -1,32 +1,34 @@
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
-using PeerCredentials.Authentication;
 
 namespace PeerCredentials;
 
 /// <summary>
-/// Reads the peer's credentials once per connection and publishes them as an
-/// <see cref="IPeerCredentialFeature"/>; optionally refuses a peer at connect (a policy, a per-uid
-/// limit); closes the pidfd when the connection ends.
+/// The gate at one endpoint: takes the credentials the listener read at <c>accept()</c> (or reads them,
+/// for a listener that is not the library's), lets the gate count the connection and ask the endpoint's
+/// policy, publishes the credentials as an <see cref="IPeerCredentialFeature"/>, and closes the pidfd when
+/// the connection ends.
 /// </summary>
 internal sealed class PeerCredentialConnectionMiddleware(
     ConnectionDelegate next,
+    PeerCredentialGate gate,
     PeerCredentialConnectionOptions options,
-    IAuthorizationService? authorization,
-    PeerCredentialPrincipalFactory? principals,
     ILogger logger)
 {
-    private readonly PeerConnectionCounter? _perUser = options.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
-    private readonly PerUserLogThrottle _refusals = new();
-
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
-        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (socket is null || socket.AddressFamily != AddressFamily.Unix)
+        var credential = connection.Features.Get<IPeerCredentialFeature>()?.Credential ?? ReadCredential(connection);
+        if (credential is null)
         {
+            if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix })
+            {
+                // Fail closed: a Unix socket peer whose identity cannot be read gets no service at all.
+                await connection.DisposeAsync();
+                return;
+            }
+
             // No peer credentials to read (TCP, or a transport without sockets): requests carry no
             // credential feature, so authentication yields no identity.
             logger.NotAUnixSocket(connection.ConnectionId);
@@ -34,26 +36,13 @@ internal sealed class PeerCredentialConnectionMiddleware(
             return;
         }
 
-        PeerCredential credential;
-        try
-        {
-            credential = PeerCredential.Read(socket);
-        }
-        catch (SocketException e)
-        {
-            // Fail closed: a Unix socket peer whose identity cannot be read gets no service at all.
-            logger.CredentialsUnreadable(connection.ConnectionId, e.SocketErrorCode, e);
-            await connection.DisposeAsync();
-            return;
-        }
-
         using (credential)
         {
-            if (_perUser is not null && !_perUser.TryAcquire(credential.UserId, out _))
+            if (gate.Enter(credential, options.AuthorizePeer, connection.ConnectionId) is { } refusal)
             {
-                if (logger.ShouldLogRefusal(_refusals, credential.UserId))
+                if (options.OnRefused is { } onRefused)
                 {
-                    logger.TooManyConnections(connection.ConnectionId, credential.UserId, credential.ProcessId, _perUser.Limit);
+                    await onRefused(connection, refusal);
                 }
 
                 await connection.DisposeAsync();
@@ -62,31 +51,26 @@ internal sealed class PeerCredentialConnectionMiddleware(
 
             try
             {
-                if (options.ConnectionPolicy is { } policy && await RefusalAsync(credential, policy) is { } reason)
-                {
-                    if (logger.ShouldLogRefusal(_refusals, credential.UserId))
-                    {
-                        logger.RefusedAtConnect(connection.ConnectionId, credential.UserId, credential.GroupId, credential.ProcessId, credential.GetExecutablePath() ?? "unknown", reason);
-                    }
-
-                    await connection.DisposeAsync();
-                    return;
-                }
-
-                logger.PeerConnected(connection.ConnectionId, credential.UserId, credential.GroupId, credential.ProcessId);
                 connection.Features.Set<IPeerCredentialFeature>(new PeerCredentialFeature(credential));
                 await next(connection);
             }
             finally
             {
-                _perUser?.Release(credential.UserId);
+                gate.Leave(credential);
             }
         }
     }
 
-    private async Task<string?> RefusalAsync(PeerCredential credential, string policy)
+    private PeerCredential? ReadCredential(ConnectionContext connection)
     {
-        var result = await authorization!.AuthorizeAsync(principals!.CreatePrincipal(credential), resource: null, policy);
-        return result.Succeeded ? null : string.Join("; ", result.Failure?.FailureReasons.Select(r => r.Message) ?? ["the connection policy failed"]);
+        if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { AddressFamily: AddressFamily.Unix } socket)
+        {
+            return null;
+        }
+
+        // A listener other than the library's (Kestrel's own ListenUnixSocket): the gate's accept-time
+        // decision has not run, so run it here.
+        var decision = gate.Accept(socket, out var credential);
+        return decision == AcceptDecision.Admit ? credential : null;
     }
 }

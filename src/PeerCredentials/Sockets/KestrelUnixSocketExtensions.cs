@@ -13,13 +13,14 @@ public static class KestrelUnixSocketExtensions
     /// <summary>
     /// Lets Kestrel's Sockets transport create the files of endpoints added with
     /// <see cref="ListenUnixSocketFile"/>: private directory, stale-socket handling, mode and group set
-    /// before <c>listen()</c>, removal on shutdown.
+    /// before <c>listen()</c>, removal on shutdown. Their listener reads each peer's credentials right
+    /// after <c>accept()</c> and applies the peer-credential gate's connect rate there.
     /// </summary>
     public static IServiceCollection AddUnixSocketFiles(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<UnixSocketFileBinder>();
-        services.AddOptions<UnixSocketAcceptOptions>();
+        services.AddPeerCredentialGate(); // the listener takes the gate's first decision at accept()
         // Registered after Kestrel's own transport, so Kestrel picks it for Unix socket endpoints.
         services.AddSingleton<IConnectionListenerFactory, UnixSocketListenerFactory>();
         services.AddOptions<SocketTransportOptions>()

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
@@ -11,14 +10,15 @@ namespace PeerCredentials.Sockets;
 
 /// <summary>
 /// Kestrel's listener for Unix socket endpoints (by path, abstract, or inherited from systemd): Kestrel's
-/// own socket transport, with one decision taken right after <c>accept()</c>, before any pipe, buffer or
-/// scheduling work is spent on the connection: a uid over its connect rate is closed on the spot. After
-/// every so many such refusals (a connect flood) the listener pauses a moment, so that refusing cannot
-/// take the CPU from the connections already open.
+/// own socket transport, with the gate's first decision taken right after <c>accept()</c>, before any
+/// pipe, buffer or scheduling work is spent on the connection: the peer's credentials are read (once:
+/// they travel with the connection as its <see cref="IPeerCredentialFeature"/>), and a uid over its
+/// connect rate is closed on the spot. After every so many such refusals (a connect flood) the listener
+/// pauses a moment, so that refusing cannot take the CPU from the connections already open.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
-    IOptions<UnixSocketAcceptOptions> accept,
+    PeerCredentialGate gate,
     ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     // Unix sockets by path or abstract name, and those handed over by systemd (ListenHandle).
@@ -53,10 +53,8 @@ internal sealed class UnixSocketListenerFactory(
                 UnsafePreferInlineScheduling = options.UnsafePreferInlineScheduling,
             },
             loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var rate = accept.Value.ConnectionsPerSecondPerUser;
-        var limiter = rate > 0 ? new PeerRateLimiter(rate, accept.Value.UnlimitedUserIds) : null;
-        var pacing = new FloodPacing(accept.Value.RefusalsBeforePause, accept.Value.FloodPause);
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, limiter, pacing, loggers.CreateLogger<UnixSocketListenerFactory>()));
+        var pacing = new FloodPacing(gate.RefusalsBeforePause, gate.FloodPause);
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, socket.LocalEndPoint ?? endpoint, factory, gate, pacing, loggers.CreateLogger<UnixSocketListenerFactory>()));
     }
 
     private readonly record struct FloodPacing(int RefusalsBeforePause, TimeSpan Pause)
@@ -64,10 +62,14 @@ internal sealed class UnixSocketListenerFactory(
         public bool Enabled => RefusalsBeforePause > 0 && Pause > TimeSpan.Zero;
     }
 
-    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerRateLimiter? limiter, FloodPacing pacing, ILogger logger) : IConnectionListener
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerCredentialGate gate, FloodPacing pacing, ILogger logger) : IConnectionListener
     {
-        private readonly PerUserLogThrottle _refusals = new();
+        private static readonly TimeSpan MinBackOff = TimeSpan.FromMilliseconds(50);
+        private static readonly TimeSpan MaxBackOff = TimeSpan.FromSeconds(1);
+
         private readonly CancellationTokenSource _unbound = new();
+        private readonly PerUserLogThrottle _failures = new(TimeSpan.FromSeconds(10));
+        private TimeSpan _backOff = MinBackOff;
         private int _refusedSincePause;
 
         public EndPoint EndPoint { get; } = endpoint;
@@ -110,11 +112,17 @@ internal sealed class UnixSocketListenerFactory(
                 }
                 catch (SocketException e)
                 {
-                    // Out of descriptors or memory: back off a moment instead of spinning on accept().
-                    logger.AcceptFailed(e.SocketErrorCode.ToString(), e.NativeErrorCode);
+                    // Out of descriptors or memory: back off (longer while it lasts) instead of spinning on
+                    // accept(), and say so once in a while, with a count, instead of on every try.
+                    if (_failures.ShouldLog((uint)e.NativeErrorCode, out var leftOut))
+                    {
+                        logger.AcceptFailed(e.SocketErrorCode.ToString(), e.NativeErrorCode, leftOut + 1, _backOff.TotalMilliseconds);
+                    }
+
                     try
                     {
-                        await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                        await Task.Delay(_backOff, cancellationToken);
+                        _backOff = TimeSpan.FromTicks(Math.Min(_backOff.Ticks * 2, MaxBackOff.Ticks));
                     }
                     catch (OperationCanceledException)
                     {
@@ -124,20 +132,19 @@ internal sealed class UnixSocketListenerFactory(
                     continue;
                 }
 
-                if (limiter is not null && UserId(accepted) is { } uid && !limiter.TryTake(uid))
+                _backOff = MinBackOff;
+                switch (gate.Accept(accepted, out var credential))
                 {
-                    // At most one report a second per uid, counting this refusal and those left out before it.
-                    if (_refusals.ShouldLog(uid, out var leftOut))
-                    {
-                        logger.ConnectRateExceeded(uid, leftOut + 1, limiter.Rate);
-                    }
-
-                    accepted.Dispose();
-                    _refusedSincePause++;
-                    continue;
+                    case AcceptDecision.Admit:
+                        var connection = factory.Create(accepted);
+                        connection.Features.Set<IPeerCredentialFeature>(new PeerCredentialFeature(credential!));
+                        return connection;
+                    case AcceptDecision.RateLimited:
+                        _refusedSincePause++;
+                        break;
                 }
 
-                return factory.Create(accepted);
+                accepted.Dispose();
             }
         }
 
@@ -154,23 +161,6 @@ internal sealed class UnixSocketListenerFactory(
             socket.Dispose();
             factory.Dispose();
             return ValueTask.CompletedTask;
-        }
-
-        // Only the uid, from SO_PEERCRED: the full credentials (groups, pidfd) are read later, for the
-        // connections that get that far.
-        private static uint? UserId(Socket accepted)
-        {
-            Span<byte> ucred = stackalloc byte[12];
-            try
-            {
-                return accepted.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
-                    ? MemoryMarshal.Read<uint>(ucred[4..])
-                    : null;
-            }
-            catch (SocketException)
-            {
-                return null; // the middleware fails such a connection closed
-            }
         }
     }
 }

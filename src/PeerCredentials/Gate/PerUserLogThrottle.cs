@@ -8,7 +8,7 @@ namespace PeerCredentials;
 /// held back, so that a uid refused again and again cannot flood the log: whoever logs the next entry
 /// that goes through can say how many were left out since the last one.
 /// </summary>
-public sealed class PerUserLogThrottle(TimeSpan interval)
+internal sealed class PerUserLogThrottle(TimeSpan interval)
 {
     /// <summary>One entry a second per uid.</summary>
     public PerUserLogThrottle()

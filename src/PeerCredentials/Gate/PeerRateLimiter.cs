@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace PeerCredentials.Sockets;
+namespace PeerCredentials;
 
 /// <summary>A token bucket per uid: <c>rate</c> per second, holding up to twice that; <c>unlimited</c> uids pass.</summary>
 internal sealed class PeerRateLimiter(double rate, IEnumerable<uint> unlimited)

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using PeerCredentials.Authentication;
+
+namespace EchoApi.Hosting;
+
+/// <summary>Who may use the service: identity from the socket, "socket owner only" unless an endpoint says otherwise.</summary>
+public static class EchoApiAuthorizationExtensions
+{
+    /// <summary>
+    /// Adds peer-credential authentication, the owner policy (also the default and the fallback policy,
+    /// so an endpoint that says nothing is the owner's), and problem-details answers for refused peers.
+    /// </summary>
+    public static IServiceCollection AddEchoApiAuthorization(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOptions>>((authorization, echo) =>
+        {
+            var owner = new AuthorizationPolicyBuilder().RequireSocketOwner(echo.Value.OwnerUserId!.Value, echo.Value.AllowRoot).Build();
+            authorization.AddPolicy(EchoPolicies.Owner, owner);
+            authorization.DefaultPolicy = owner;
+            authorization.FallbackPolicy = owner;
+        });
+        services.AddPeerCredentialProblemDetails();
+        return services;
+    }
+}

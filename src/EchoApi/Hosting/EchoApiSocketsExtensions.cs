@@ -1,0 +1,109 @@
+using EchoApi.LineProtocol;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using PeerCredentials;
+using PeerCredentials.Authorization;
+using PeerCredentials.Sockets;
+
+namespace EchoApi.Hosting;
+
+/// <summary>The service's sockets: files made safely, every connection through the peer-credential gate.</summary>
+public static class EchoApiSocketsExtensions
+{
+    /// <summary>
+    /// Binds and checks the settings, then listens on the HTTP socket, the owner's socket and the line
+    /// socket (or on the sockets systemd hands over), each behind the gate, with the service's limits.
+    /// </summary>
+    public static WebApplicationBuilder AddEchoApiSockets(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        // Settings: bound from "EchoApi", checked before the socket exists.
+        builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<EchoApiOptionsSetup>();
+        builder.Services.AddSingleton<IPostConfigureOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
+        builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
+
+        // The gate's limits count every socket together; they protect the owner (and root, when allowed)
+        // rather than limit them.
+        builder.Services.AddUnixSocketFiles();
+        builder.Services.AddOptions<PeerCredentialGateOptions>().Configure<IOptions<EchoApiOptions>>((gate, echo) =>
+        {
+            var options = echo.Value;
+            gate.ConnectionsPerSecondPerUser = options.MaxConnectsPerSecondPerUser;
+            gate.FloodPause = options.FloodPause;
+            gate.MaxConnectionsPerUser = options.MaxConnectionsPerUser;
+            // Strangers together never hold all of Kestrel's connections: the owner always finds room.
+            gate.MaxUntrustedConnections = (int)Math.Min(int.MaxValue, Math.Max(1, options.MaxConnections * 3 / 4));
+            foreach (var uid in options.TrustedUserIds())
+            {
+                gate.TrustedUserIds.Add(uid);
+            }
+        });
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<EchoApiOptions>>((host, echo) => host.ShutdownTimeout = echo.Value.ShutdownTimeout);
+        builder.WebHost.ConfigureKestrel(Listen);
+        return builder;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel)
+    {
+        var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+        ApplyLimits(kestrel.Limits, options);
+
+        // The owner check, for the gate to ask at connect: on the line socket always (the classic
+        // protocol has no way to say 403), on the HTTP sockets when RefuseAtConnect says so.
+        var owner = new SocketOwnerRequirement(options.OwnerUserId!.Value, options.AllowRoot);
+        void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = options.RefuseAtConnect ? owner.Check : null;
+        void Lines(PeerCredentialConnectionOptions gate)
+        {
+            gate.AuthorizePeer = owner.Check;
+            gate.OnRefused = LineEchoConnectionHandler.RefuseAsync;
+        }
+
+        // Socket activation: systemd made the sockets (FileDescriptorName=line for the line socket); this
+        // process serves them and never creates, chmods or deletes their files.
+        var inherited = kestrel.ListenOnSystemdSockets((name, listen) =>
+        {
+            if (name == "line")
+            {
+                listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>();
+            }
+            else
+            {
+                listen.UsePeerCredentials(Http);
+            }
+        });
+        if (inherited > 0)
+        {
+            return;
+        }
+
+        var file = new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value, Group = options.SocketGroup };
+        kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials(Http));
+        if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+        {
+            // Only the owner can open it: no other uid can flood it, or wait in its listen queue.
+            var ownerOnly = new UnixSocketFileOptions { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+            kestrel.ListenUnixSocketFile(options.OwnerSocketPath, ownerOnly, listen => listen.UsePeerCredentials(Http));
+        }
+
+        if (!string.IsNullOrEmpty(options.LineSocketPath))
+        {
+            kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>());
+        }
+    }
+
+    // Slow or idle peers are timed out, and nothing a peer sends is held without a bound.
+    private static void ApplyLimits(KestrelServerLimits limits, EchoApiOptions options)
+    {
+        limits.MaxConcurrentConnections = options.MaxConnections;
+        limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
+        limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+        limits.KeepAliveTimeout = options.KeepAliveTimeout;
+        limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersBytes;
+        limits.MinRequestBodyDataRate = options.MinRequestBodyBytesPerSecond > 0
+            ? new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+            : null;
+    }
+}

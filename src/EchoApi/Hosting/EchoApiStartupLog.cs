@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Options;
+
+namespace EchoApi.Hosting;
+
+/// <summary>The service's "listening" lines, each with a command to try.</summary>
+public static class EchoApiStartupLog
+{
+    /// <summary>Logs where the service listens once it does.</summary>
+    public static WebApplication LogListeningOnStart(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+            if (SystemdSockets.Inherited() is { Count: > 0 } inherited)
+            {
+                app.Logger.ListeningOnSystemdSockets(inherited.Count, string.Join(", ", inherited.Select(s => s.Name)), options.OwnerUserId!.Value);
+                if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+                {
+                    app.Logger.OwnerSocketIgnoredUnderSystemd(options.OwnerSocketPath);
+                }
+
+                return;
+            }
+
+            app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+            if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+            {
+                app.Logger.ListeningForOwner(options.OwnerSocketPath, options.OwnerUserId!.Value);
+            }
+
+            if (!string.IsNullOrEmpty(options.LineSocketPath))
+            {
+                app.Logger.ListeningForLines(options.LineSocketPath);
+            }
+        });
+        return app;
+    }
+}

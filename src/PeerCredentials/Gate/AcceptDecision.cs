@@ -1,0 +1,9 @@
+namespace PeerCredentials;
+
+/// <summary>What happens to a connection right after <c>accept()</c>.</summary>
+internal enum AcceptDecision
+{
+    Admit,
+    RateLimited,
+    Unreadable,
+}

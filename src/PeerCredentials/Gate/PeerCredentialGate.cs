@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace PeerCredentials;
+
+/// <summary>
+/// The one place where the library reads a peer's credentials and decides on its connection: the
+/// connect rate right after <c>accept()</c>, then the per-uid and untrusted-peer limits and the
+/// endpoint's connect-time policy; and the one place that logs those refusals, throttled per uid.
+/// Shared by every endpoint of the process, so its limits are service-wide.
+/// </summary>
+internal sealed class PeerCredentialGate
+{
+    // Descriptors kept out of the untrusted peers' reach for everything else the process opens.
+    private const int ReservedDescriptors = 256;
+
+    private readonly ILogger _logger;
+    private readonly HashSet<uint> _trusted;
+    private readonly PeerRateLimiter? _rate;
+    private readonly PeerConnectionCounter? _perUser;
+    private readonly PeerRefusalLog _refusals;
+    private int _untrusted;
+
+    public PeerCredentialGate(IOptions<PeerCredentialGateOptions> options, PeerRefusalLog refusals, ILogger<PeerCredentialGate> logger)
+    {
+        var settings = options.Value;
+        _logger = logger;
+        _trusted = [.. settings.TrustedUserIds];
+        _rate = settings.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(settings.ConnectionsPerSecondPerUser, _trusted) : null;
+        _perUser = settings.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
+        _refusals = refusals;
+        MaxUntrustedConnections = settings.MaxUntrustedConnections ?? DefaultUntrustedBudget(DescriptorLimit());
+        RefusalsBeforePause = settings.RefusalsBeforePause;
+        FloodPause = settings.FloodPause;
+    }
+
+    /// <summary>How many connections the untrusted uids may hold together.</summary>
+    public int MaxUntrustedConnections { get; }
+
+    public int RefusalsBeforePause { get; }
+
+    public TimeSpan FloodPause { get; }
+
+    /// <summary>
+    /// The first decision, right after <c>accept()</c> and before Kestrel spends anything on the
+    /// connection: reads the credentials (once; they travel with the connection from here) and applies
+    /// the connect rate. The caller closes the socket unless the answer is <see cref="AcceptDecision.Admit"/>.
+    /// </summary>
+    public AcceptDecision Accept(Socket accepted, out PeerCredential? credential)
+    {
+        credential = null;
+        if (PeerCredential.ReadUcred(accepted) is not { } ucred)
+        {
+            _logger.CredentialsUnreadable();
+            return AcceptDecision.Unreadable;
+        }
+
+        if (_rate is not null && !_rate.TryTake(ucred.UserId))
+        {
+            // At most one report a second per uid, counting this refusal and those left out before it.
+            if (_refusals.ShouldLog(ucred.UserId, out var count))
+            {
+                _logger.ConnectRateExceeded(ucred.UserId, count, _rate.Rate);
+            }
+
+            return AcceptDecision.RateLimited;
+        }
+
+        try
+        {
+            credential = PeerCredential.Read(accepted, ucred.ProcessId, ucred.UserId, ucred.GroupId);
+            return AcceptDecision.Admit;
+        }
+        catch (SocketException)
+        {
+            _logger.CredentialsUnreadable();
+            return AcceptDecision.Unreadable;
+        }
+    }
+
+    /// <summary>
+    /// Counts the connection against the per-uid and untrusted limits, then asks the endpoint's policy.
+    /// <see langword="null"/> admits it, and the caller must <see cref="Leave"/> when it closes; otherwise
+    /// the refusal, already logged and not counted.
+    /// </summary>
+    public PeerRefusal? Enter(PeerCredential peer, Func<PeerCredential, string?>? authorizePeer, string connectionId)
+    {
+        var refusal = Count(peer);
+        if (refusal is null && authorizePeer?.Invoke(peer) is { } reason)
+        {
+            Leave(peer);
+            refusal = new PeerRefusal(peer, PeerRefusalReason.NotAuthorized, reason);
+        }
+
+        if (refusal is not null)
+        {
+            LogRefusal(connectionId, refusal);
+        }
+        else
+        {
+            _logger.PeerConnected(connectionId, peer.UserId, peer.GroupId, peer.ProcessId);
+        }
+
+        return refusal;
+    }
+
+    public void Leave(PeerCredential peer)
+    {
+        _perUser?.Release(peer.UserId);
+        if (!_trusted.Contains(peer.UserId))
+        {
+            Interlocked.Decrement(ref _untrusted);
+        }
+    }
+
+    private PeerRefusal? Count(PeerCredential peer)
+    {
+        if (_perUser is not null && !_perUser.TryAcquire(peer.UserId, out _))
+        {
+            return new PeerRefusal(peer, PeerRefusalReason.UserConnectionLimit, $"uid {peer.UserId} already holds {_perUser.Limit} connections");
+        }
+
+        if (!_trusted.Contains(peer.UserId) && Interlocked.Increment(ref _untrusted) > MaxUntrustedConnections)
+        {
+            Interlocked.Decrement(ref _untrusted);
+            _perUser?.Release(peer.UserId);
+            return new PeerRefusal(peer, PeerRefusalReason.UntrustedConnectionLimit, $"the peers other than the owner already hold {MaxUntrustedConnections} connections together");
+        }
+
+        return null;
+    }
+
+    private void LogRefusal(string connectionId, PeerRefusal refusal)
+    {
+        var peer = refusal.Credential;
+        if (_refusals.ShouldLog(peer.UserId))
+        {
+            _logger.RefusedAtConnect(connectionId, peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", refusal.Message);
+        }
+    }
+
+    private static int DefaultUntrustedBudget(long descriptors)
+        => (int)Math.Clamp((descriptors - ReservedDescriptors) / 4, 16, int.MaxValue);
+
+    // The soft RLIMIT_NOFILE, from /proc/self/limits ("Max open files  <soft>  <hard>  files").
+    private static long DescriptorLimit()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/limits"))
+            {
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                    return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : int.MaxValue;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 1024;
+    }
+}
