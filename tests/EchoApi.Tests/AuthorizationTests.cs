@@ -103,6 +103,43 @@ public sealed class AuthorizationTests
     }
 
     [Fact]
+    public async Task AClaimsTransformationCannotChangeWhoThePeerIs()
+    {
+        Privileges.RequireRoot("connecting as uid 65534");
+        using var server = EchoApiFactory.StartOpenToAll(services: s => s.AddTransient<Microsoft.AspNetCore.Authentication.IClaimsTransformation, ClaimToBeRoot>());
+        using var client = server.CreateUnixClient();
+        var nobody = Command.AsUser(Privileges.Nobody);
+
+        // The transformation says every peer is uid 0 and the owner; /whoami and the policy keep the kernel's word.
+        var (status, body, _) = await Command.CurlAsync(server.SocketPath, "/whoami", nobody);
+        using var me = JsonDocument.Parse(await client.GetStringAsync("/whoami", Cancel));
+
+        Assert.Equal(403, status);
+        Assert.Contains("uid 65534 is not the owner", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        Assert.Equal(Privileges.EffectiveUserId, me.RootElement.GetProperty("uid").GetUInt32());
+        Assert.True(ClaimToBeRoot.Calls > 0);
+    }
+
+    private sealed class ClaimToBeRoot : Microsoft.AspNetCore.Authentication.IClaimsTransformation
+    {
+        public static int Calls;
+
+        public Task<System.Security.Claims.ClaimsPrincipal> TransformAsync(System.Security.Claims.ClaimsPrincipal principal)
+        {
+            Interlocked.Increment(ref Calls);
+            var transformed = principal.Clone();
+            transformed.AddIdentity(new System.Security.Claims.ClaimsIdentity(
+                [
+                    new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, "0"),
+                    new System.Security.Claims.Claim(PeerCredentials.Authentication.PeerCredentialClaimTypes.UserId, "0"),
+                    new System.Security.Claims.Claim(PeerCredentials.Authentication.PeerCredentialClaimTypes.UserName, "root"),
+                ],
+                "Transformed"));
+            return Task.FromResult(transformed);
+        }
+    }
+
+    [Fact]
     public async Task ForeignUidMayStillAskForHealth()
     {
         Privileges.RequireRoot("connecting as uid 65534");

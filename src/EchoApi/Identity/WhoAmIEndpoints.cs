@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
+using PeerCredentials;
 using PeerCredentials.Authentication;
 
 namespace EchoApi.Identity;
@@ -20,17 +20,16 @@ public static class WhoAmIEndpoints
 
     internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<EchoApiOptions> options)
     {
-        // The owner policy has run, so the principal is a peer's.
-        var peer = user.GetPeerIdentity() ?? throw new InvalidOperationException("GET /whoami ran without a peer-credential identity.");
-        var uid = uint.Parse(peer.Value(PeerCredentialClaimTypes.UserId)!, CultureInfo.InvariantCulture);
-        var pid = peer.Value(PeerCredentialClaimTypes.ProcessId);
+        // The owner policy has run, so the principal is a peer's. The answer comes from the kernel's
+        // typed credential, not from claims, which a claims transformation may have added to.
+        var peer = user.GetPeerIdentity()?.Credential ?? throw new InvalidOperationException("GET /whoami ran without a peer-credential identity.");
         return new WhoAmIResponse(
-            Uid: uid,
-            Gid: uint.Parse(peer.Value(PeerCredentialClaimTypes.GroupId)!, CultureInfo.InvariantCulture),
-            Pid: pid is null ? null : int.Parse(pid, CultureInfo.InvariantCulture),
-            User: peer.Value(PeerCredentialClaimTypes.UserName)!,
-            Group: peer.Value(PeerCredentialClaimTypes.GroupName)!,
-            Groups: [.. peer.GetSupplementaryGroups().Select(g => new GroupEntry(g.Id, g.Name))],
-            IsOwner: uid == options.Value.OwnerUserId);
+            Uid: peer.UserId,
+            Gid: peer.GroupId,
+            Pid: peer.ProcessId > 0 ? peer.ProcessId : null,
+            User: UnixAccounts.GetUserName(peer.UserId),
+            Group: UnixAccounts.GetGroupName(peer.GroupId),
+            Groups: [.. (peer.SupplementaryGroups ?? []).Select(gid => new GroupEntry(gid, UnixAccounts.GetGroupName(gid)))],
+            IsOwner: peer.UserId == options.Value.OwnerUserId);
     }
 }

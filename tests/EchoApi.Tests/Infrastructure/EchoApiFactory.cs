@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EchoApi.Tests.Infrastructure;
@@ -12,9 +13,11 @@ public sealed class EchoApiFactory : WebApplicationFactory<Program>
 {
     private readonly TempSocketDirectory _directory = new();
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public EchoApiFactory(IDictionary<string, string?>? settings = null)
+    public EchoApiFactory(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         SocketPath = _directory.File("echo.sock");
         _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -38,9 +41,9 @@ public sealed class EchoApiFactory : WebApplicationFactory<Program>
     public LogCollector Logs { get; } = new();
 
     /// <summary>Builds and starts the service; the socket is listening when this returns.</summary>
-    public static EchoApiFactory Start(IDictionary<string, string?>? settings = null)
+    public static EchoApiFactory Start(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var factory = new EchoApiFactory(settings);
+        var factory = new EchoApiFactory(settings, services);
         try
         {
             factory.StartServer();
@@ -54,10 +57,10 @@ public sealed class EchoApiFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>Starts a service whose socket anyone may reach, so that other uids really connect and the peer-credential gate decides.</summary>
-    public static EchoApiFactory StartOpenToAll(IDictionary<string, string?>? settings = null)
+    public static EchoApiFactory StartOpenToAll(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["EchoApi:SocketMode"] = "0666" };
-        return Start(all);
+        return Start(all, services);
     }
 
     public HttpClient CreateUnixClient(bool expectContinue = false) => UnixHttp.CreateClient(SocketPath, expectContinue);
@@ -71,6 +74,10 @@ public sealed class EchoApiFactory : WebApplicationFactory<Program>
         }
 
         builder.ConfigureLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
+        }
     }
 
     protected override void Dispose(bool disposing)
