@@ -1,41 +1,63 @@
 #!/usr/bin/env bash
-# bench/run.sh — EchoApi against the Go anchors, on this machine, in one run.
+# bench/run.sh — EchoApi against the minimal Kestrel baseline and the Go anchors, in one run.
 #
-#   bash bench/run.sh            # full run: ROUNDS=3 rounds of SECONDS_PER_ROUND=5 s per server
-#   bash bench/run.sh --quick    # smoke run (1 round of 2 s), written to bench/results-quick.md
+#   bash bench/run.sh            # JIT build (dotnet build -c Release), to bench/results.md
+#   bash bench/run.sh --aot      # native AOT (dotnet publish), to bench/results-aot.md: the headline
+#   bash bench/run.sh --quick    # smoke run (1 round of 2 s), to bench/results-quick.md (or -aot-quick)
 #
-# Environment: ROUNDS, SECONDS_PER_ROUND, ECHOAPI_BIN (another EchoApi executable, e.g. a native
-# AOT build, instead of `dotnet src/EchoApi/bin/Release/net10.0/EchoApi.dll`), ANCHORS_DIR
-# (default ../shared/anchors), RESULTS (where the Markdown goes).
+# Environment: ROUNDS, SECONDS_PER_ROUND, START_RUNS (starts measured per build), ECHOAPI_BIN and
+# BASELINE_BIN (executables to use instead of building; a native one, with no .dll beside it, makes
+# it an AOT run), ANCHORS_DIR (default ../shared/anchors), RESULTS (where the Markdown goes).
 #
-# Every round of every scenario alternates the two servers (A, B, A, B, ...) so that the noise
-# of a shared machine hits both alike; the table quotes medians of the rounds and the ratio
-# EchoApi / anchor. Every server and attacker started here is stopped on exit.
+# Every round of every scenario alternates the servers (A, B, C, A, B, C, ...) so that the noise
+# of a shared machine hits all alike; the tables quote medians of the rounds and the ratios
+# EchoApi / baseline and EchoApi / anchor. Every server and attacker started here is stopped on exit.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
+# How this run was asked for, for the results.
+INVOKED="bash bench/run.sh${*:+ $*}"
+for v in RESULTS ANCHORS_DIR BASELINE_BIN ECHOAPI_BIN START_RUNS SECONDS_PER_ROUND ROUNDS; do
+    [[ -n ${!v:-} ]] && INVOKED="$v=${!v} $INVOKED"
+done
+
 QUICK=0
+AOT=0
 for arg in "$@"; do
     case $arg in
         --quick) QUICK=1 ;;
-        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
-        *) echo "run.sh: unknown argument '$arg' (try --quick)" >&2; exit 2 ;;
+        --aot) AOT=1 ;;
+        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) echo "run.sh: unknown argument '$arg' (try --quick or --aot)" >&2; exit 2 ;;
     esac
 done
+# A native EchoApi (no EchoApi.dll beside it: not an apphost) makes this an AOT run, as --aot does.
+if [[ -n ${ECHOAPI_BIN:-} && ! -e $(dirname "$ECHOAPI_BIN")/EchoApi.dll ]]; then AOT=1; fi
+RESULTS_BASE=results
+((AOT)) && RESULTS_BASE=results-aot
 if ((QUICK)); then
-    ROUNDS=${ROUNDS:-1}; SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-2}; WARMUP=1
-    RESULTS=${RESULTS:-$ROOT/bench/results-quick.md} # a smoke run must not replace the quoted numbers
+    ROUNDS=${ROUNDS:-1}; SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-2}; WARMUP=1; START_RUNS=${START_RUNS:-2}
+    RESULTS=${RESULTS:-$ROOT/bench/$RESULTS_BASE-quick.md} # a smoke run must not replace the quoted numbers
 else
-    ROUNDS=${ROUNDS:-3}; SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-5}; WARMUP=2
-    RESULTS=${RESULTS:-$ROOT/bench/results.md}
+    ROUNDS=${ROUNDS:-3}; SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-5}; WARMUP=2; START_RUNS=${START_RUNS:-5}
+    RESULTS=${RESULTS:-$ROOT/bench/$RESULTS_BASE.md}
 fi
-# Bounds: the whole default run must stay well under 10 minutes.
+# Bounds: the default run takes about 13 minutes, plus a few for the AOT publish.
 if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || ((ROUNDS < 1 || ROUNDS > 20)); then echo "run.sh: ROUNDS must be 1..20" >&2; exit 2; fi
 if ! [[ $SECONDS_PER_ROUND =~ ^[0-9]+$ ]] || ((SECONDS_PER_ROUND < 1 || SECONDS_PER_ROUND > 60)); then
     echo "run.sh: SECONDS_PER_ROUND must be 1..60 (whole seconds)" >&2; exit 2
 fi
+if ! [[ $START_RUNS =~ ^[0-9]+$ ]] || ((START_RUNS < 1 || START_RUNS > 20)); then echo "run.sh: START_RUNS must be 1..20" >&2; exit 2; fi
+STREAM_BYTES=$((256 * 1024 * 1024)) # scenario f: one POST /echo of this size
+STREAM_POSTS=3                      # scenario f: posts per server in each round
+IDLE_CONNS=1000                     # scenario g: idle keep-alive connections held
+# EchoApi's settings that the bench changes, in one place (their names follow src/EchoApi's options).
+ECHOAPI_OPEN=(--EchoApi:SocketMode=0666)                          # the attacker of d must reach echo.sock
+ECHOAPI_OWNER_SOCKET=--EchoApi:OwnerSocketPath                    # d's own-* phases
+ECHOAPI_STREAM=(--EchoApi:MaxEchoBytes=$STREAM_BYTES)            # f: the default is 16 MiB
+ECHOAPI_MANY_CONNS=(--EchoApi:MaxConnectionsPerUser=$((IDLE_CONNS + 64))) # g: one uid holds 1000; the default is 256
 ANCHORS_DIR=${ANCHORS_DIR:-$ROOT/../shared/anchors}
 [[ -d $ANCHORS_DIR ]] && ANCHORS_DIR=$(cd "$ANCHORS_DIR" && pwd)
 ATTACK_UID=65534       # the kernel's overflow uid ("nobody"): never the owner
@@ -74,40 +96,72 @@ note_cmd "gcc -O2 -Wall -Wextra -Werror -o $LOAD bench/loadgen/echoload.c"
 gcc -O2 -Wall -Wextra -Werror -o "$LOAD" bench/loadgen/echoload.c
 note_cmd "gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/acceptclose bench/loadgen/acceptclose.c"
 gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/acceptclose bench/loadgen/acceptclose.c
+note_cmd "gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/startmem bench/loadgen/startmem.c"
+gcc -O2 -Wall -Wextra -Werror -o bench/loadgen/startmem bench/loadgen/startmem.c
 ATTACK_LOAD=$ROOT/$LOAD
 if ((EUID == 0)) && ! setpriv --reuid=$ATTACK_UID --regid=$ATTACK_UID --clear-groups test -x "$ATTACK_LOAD" 2>/dev/null; then
     # The checkout is not reachable by the attacker's uid: give it a copy it can run.
     cp "$ATTACK_LOAD" "$RUN/echoload" && chmod 0755 "$RUN/echoload" && ATTACK_LOAD=$RUN/echoload
 fi
 
+# dotnet_step LOG CMD...: one build step, its output kept; on failure the end of it is shown.
+dotnet_step() {
+    local logf=$RUN/$1; shift
+    note_cmd "$*"
+    if ! "$@" > "$logf" 2>&1; then tail -30 "$logf" >&2; exit 1; fi
+}
+# The JIT build of EchoApi is built in every run: it is the server of a JIT run, and a row of g in an AOT run.
+ECHOAPI_DLL=src/EchoApi/bin/Release/net10.0/EchoApi.dll
+if ((AOT)) || [[ -z ${ECHOAPI_BIN:-} ]]; then
+    log "== building EchoApi (Release, JIT)"
+    dotnet_step dotnet-build.log dotnet build -c Release src/EchoApi
+fi
 if [[ -n ${ECHOAPI_BIN:-} ]]; then
     [[ -x $ECHOAPI_BIN ]] || { log "run.sh: ECHOAPI_BIN=$ECHOAPI_BIN is not executable"; exit 1; }
     ECHOAPI_CMD=("$ECHOAPI_BIN")
     ECHOAPI_DESC="ECHOAPI_BIN=$ECHOAPI_BIN"
+elif ((AOT)); then
+    log "== publishing EchoApi (native AOT; takes minutes)"
+    dotnet_step dotnet-publish.log dotnet publish -c Release src/EchoApi -o "$RUN/aot/echoapi"
+    ECHOAPI_CMD=("$RUN/aot/echoapi/EchoApi")
+    ECHOAPI_DESC="native AOT, dotnet publish -c Release src/EchoApi (the working tree)"
 else
-    log "== building EchoApi (Release)"
-    note_cmd "dotnet build -c Release src/EchoApi"
-    if ! dotnet build -c Release src/EchoApi > "$RUN/dotnet-build.log" 2>&1; then
-        tail -30 "$RUN/dotnet-build.log" >&2; exit 1
-    fi
-    ECHOAPI_CMD=(dotnet src/EchoApi/bin/Release/net10.0/EchoApi.dll)
-    ECHOAPI_DESC="dotnet src/EchoApi/bin/Release/net10.0/EchoApi.dll (Release build of the working tree)"
+    ECHOAPI_CMD=(dotnet "$ECHOAPI_DLL")
+    ECHOAPI_DESC="dotnet $ECHOAPI_DLL (Release build of the working tree, JIT)"
 fi
+# The baseline is built the same way as EchoApi: JIT next to JIT, native next to native.
+if [[ -n ${BASELINE_BIN:-} ]]; then
+    [[ -x $BASELINE_BIN ]] || { log "run.sh: BASELINE_BIN=$BASELINE_BIN is not executable"; exit 1; }
+    BASELINE_CMD=("$BASELINE_BIN")
+    BASELINE_DESC="BASELINE_BIN=$BASELINE_BIN"
+elif ((AOT)); then
+    log "== publishing the baseline (native AOT)"
+    dotnet_step baseline-publish.log dotnet publish -c Release bench/baseline -o "$RUN/aot/baseline"
+    BASELINE_CMD=("$RUN/aot/baseline/Baseline")
+    BASELINE_DESC="native AOT, dotnet publish -c Release bench/baseline"
+else
+    log "== building the baseline (Release, JIT)"
+    dotnet_step baseline-build.log dotnet build -c Release bench/baseline
+    BASELINE_CMD=(dotnet bench/baseline/bin/Release/net10.0/Baseline.dll)
+    BASELINE_DESC="dotnet bench/baseline/bin/Release/net10.0/Baseline.dll (JIT)"
+fi
+if ((AOT)); then BUILD=AOT; else BUILD=JIT; fi
 
 GO_OK=0
 GO_NOTE=""
 if [[ ! -d $ANCHORS_DIR/go-http || ! -d $ANCHORS_DIR/go-seed ]]; then
     GO_NOTE="Go anchors not found in $ANCHORS_DIR: the anchor rows are skipped."
 else
-    if ! command -v go > /dev/null || [[ ! -d /usr/share/gocode/src/golang.org/x/sys ]]; then
-        if ((EUID == 0)); then
-            log "== installing Go (Debian's golang-go and golang-golang-x-sys-dev)"
-            note_cmd "apt-get install -y golang-go golang-golang-x-sys-dev"
-            { apt-get install -y golang-go golang-golang-x-sys-dev || { apt-get update && apt-get install -y golang-go golang-golang-x-sys-dev; }; } \
-                > "$RUN/apt.log" 2>&1 || log "run.sh: installing Go failed (see $RUN/apt.log)"
-        fi
+    GO_DEPS=(/usr/share/gocode/src/golang.org/x/sys /usr/share/gocode/src/github.com/gorilla/websocket)
+    go_ready() { command -v go > /dev/null && [[ -d ${GO_DEPS[0]} && -d ${GO_DEPS[1]} ]]; }
+    if ! go_ready && ((EUID == 0)); then
+        GO_PKGS=(golang-go golang-golang-x-sys-dev golang-github-gorilla-websocket-dev)
+        log "== installing Go (Debian's ${GO_PKGS[*]})"
+        note_cmd "apt-get install -y ${GO_PKGS[*]}"
+        { apt-get install -y "${GO_PKGS[@]}" || { apt-get update && apt-get install -y "${GO_PKGS[@]}"; }; } \
+            > "$RUN/apt.log" 2>&1 || log "run.sh: installing Go failed (see $RUN/apt.log)"
     fi
-    if command -v go > /dev/null && [[ -d /usr/share/gocode/src/golang.org/x/sys ]]; then
+    if go_ready; then
         log "== building the Go anchors"
         for a in go-http go-seed; do
             note_cmd "(cd $ANCHORS_DIR/$a && GO111MODULE=off GOPATH=/usr/share/gocode go build -o $RUN/$a-echo .)"
@@ -151,11 +205,15 @@ start_server() {
     log "run.sh: $name did not answer on $sock within 30 s"; tail -20 "$RUN/$name.log" >&2; exit 1
 }
 
-start_echoapi() {
+start_echoapi() { # start_echoapi [SETTING...]: EchoApi with the bench's settings and these
     # echo.sock is open to every uid (the attacker's too); owner.sock (mode 0600) to the owner alone.
-    start_server echoapi "$RUN/echo.sock" http "${ECHOAPI_CMD[@]}" --socket "$RUN/echo.sock" --EchoApi:SocketMode=0666 \
-        --EchoApi:OwnerSocketPath="$RUN/owner.sock"
+    start_server echoapi "$RUN/echo.sock" http "${ECHOAPI_CMD[@]}" --socket "$RUN/echo.sock" "${ECHOAPI_OPEN[@]}" \
+        "$ECHOAPI_OWNER_SOCKET=$RUN/owner.sock" "$@"
     ECHO_PID=$SERVER_PID
+}
+start_baseline() {
+    start_server baseline "$RUN/baseline.sock" http "${BASELINE_CMD[@]}" "$RUN/baseline.sock"
+    BASELINE_PID=$SERVER_PID
 }
 # The anchors make their sockets with the umask; 000 makes them reachable by other uids like
 # EchoApi's 0666, so both face the same attacker.
@@ -211,28 +269,128 @@ total() { # total KEY FIELD: summed over the rounds (bad answers and errors must
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 int() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.0f", a }'; }
 
-# ---------------------------------------------------------------- scenarios a, b, c
+# ---------------------------------------------------------------- scenarios a, b, c, e
 declare -A RSS
-# pair SCENARIO ANCHOR MODE ARGS...: EchoApi against ANCHOR, alternating, ROUNDS rounds each.
-pair() {
-    local sc=$1 anchor=$2 mode=$3; shift 3
-    local echo_sock=$RUN/echo.sock anchor_sock=$RUN/$anchor.sock
-    [[ $mode == line ]] && echo_sock=$RUN/line.sock
-    log "== scenario $sc: $mode $* (EchoApi vs $anchor)"
-    start_echoapi
-    local servers=("echoapi:$echo_sock")
-    if ((GO_OK)); then
-        start_anchor "$anchor" "$anchor_sock" "$mode"
-        servers+=("$anchor:$anchor_sock")
-    fi
-    local s r
-    for s in "${servers[@]}"; do warm "${s#*:}" "$mode" "$@"; done
-    for ((r = 1; r <= ROUNDS; r++)); do
-        for s in "${servers[@]}"; do measure "$sc.${s%%:*}" "${s#*:}" "$mode" "$@"; done
+sock_of() { # sock_of SERVER MODE: where SERVER listens in this scenario
+    case $1 in
+        echoapi) if [[ $2 == line ]]; then echo "$RUN/line.sock"; else echo "$RUN/echo.sock"; fi ;;
+        *) echo "$RUN/$1.sock" ;;
+    esac
+}
+# start_servers MODE SERVER... [-- ECHOAPI_SETTING...]: fresh servers; sets STARTED to those that run
+# and PID_OF[server]. The Go anchors are left out when there is no Go.
+declare -A PID_OF
+start_servers() {
+    local mode=$1 s; shift
+    local names=() extra=()
+    while (($#)); do if [[ $1 == -- ]]; then shift; extra=("$@"); break; fi; names+=("$1"); shift; done
+    STARTED=()
+    for s in "${names[@]}"; do
+        case $s in
+            echoapi) start_echoapi "${extra[@]}"; PID_OF[$s]=$ECHO_PID ;;
+            baseline) start_baseline; PID_OF[$s]=$BASELINE_PID ;;
+            *) ((GO_OK)) || continue; start_anchor "$s" "$RUN/$s.sock" "$mode"; PID_OF[$s]=$ANCHOR_PID ;;
+        esac
+        STARTED+=("$s")
     done
-    RSS[$sc.echoapi]=$(peak_rss_mib "$ECHO_PID")
-    stop_server "$ECHO_PID"
-    if ((GO_OK)); then RSS[$sc.$anchor]=$(peak_rss_mib "$ANCHOR_PID"); stop_server "$ANCHOR_PID"; fi
+}
+stop_servers() { # stop_servers SCENARIO: notes each server's peak RSS, then stops it
+    local s
+    for s in "${STARTED[@]}"; do RSS[$1.$s]=$(peak_rss_mib "${PID_OF[$s]}"); stop_server "${PID_OF[$s]}"; done
+}
+
+# pair SCENARIO "SERVER..." MODE ARGS...: the servers against each other, alternating, ROUNDS rounds each.
+pair() {
+    local sc=$1 servers=$2 mode=$3; shift 3
+    log "== scenario $sc: $mode $* ($servers)"
+    # shellcheck disable=SC2086 # the list of servers is split on purpose
+    start_servers "$mode" $servers
+    local s r
+    for s in "${STARTED[@]}"; do warm "$(sock_of "$s" "$mode")" "$mode" "$@"; done
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for s in "${STARTED[@]}"; do measure "$sc.$s" "$(sock_of "$s" "$mode")" "$mode" "$@"; done
+    done
+    stop_servers "$sc"
+}
+
+# ---------------------------------------------------------------- scenario f: one big POST /echo
+# stream_post SOCK [VERIFY]: one POST of $RUN/stream.bin; prints a JSON line like echoload's. The
+# answer is thrown away but its status and length are checked; with VERIFY its SHA-256 too (outside
+# the timed posts: hashing 256 MiB would cost the client a core the servers need).
+stream_post() {
+    local sock=$1 verify=${2:-} out code size secs hash="" bad=0
+    local cmd=(curl -sS --unix-socket "$sock" -X POST -T "$RUN/stream.bin" -H 'Content-Type: application/octet-stream'
+        -H 'Expect:' -w '%{http_code} %{size_download} %{time_total}' http://localhost/echo)
+    note_cmd "curl -sS --unix-socket $sock -X POST -T $RUN/stream.bin -H 'Content-Type: application/octet-stream' -H 'Expect:' -w '%{http_code} %{size_download} %{time_total}' http://localhost/echo -o /dev/null"
+    if [[ -n $verify ]]; then
+        out=$("${cmd[@]}" -o "$RUN/stream.out") || true
+        hash=$(sha256sum < "$RUN/stream.out" | cut -d' ' -f1)
+        rm -f "$RUN/stream.out"
+        [[ $hash == "$STREAM_SHA256" ]] || bad=1
+    else
+        out=$("${cmd[@]}" -o /dev/null) || true
+    fi
+    read -r code size secs <<< "$out"
+    [[ $code == 200 && $size == "$STREAM_BYTES" ]] || bad=1
+    awk -v c="$code" -v n="$size" -v t="$secs" -v bad="$bad" -v h="${hash:+,\"sha256_ok\":$((1 - bad))}" 'BEGIN {
+        printf "{\"mode\":\"stream\",\"status\":%s,\"bytes\":%s,\"secs\":%.3f,\"mbps\":%.1f,\"bad\":%d,\"errors\":0%s}\n",
+            c + 0, n + 0, t, (t > 0 ? n / t / 1e6 : 0), bad, h }'
+}
+stream() {
+    log "== scenario f: one POST /echo of $((STREAM_BYTES >> 20)) MiB, $STREAM_POSTS per server and round"
+    note_cmd "head -c $STREAM_BYTES /dev/urandom > $RUN/stream.bin"
+    head -c "$STREAM_BYTES" /dev/urandom > "$RUN/stream.bin"
+    STREAM_SHA256=$(sha256sum < "$RUN/stream.bin" | cut -d' ' -f1)
+    start_servers http echoapi baseline go-http -- "${ECHOAPI_STREAM[@]}"
+    local s r i out
+    for s in "${STARTED[@]}"; do # the warm-up post is the one whose answer is hashed
+        out=$(stream_post "$(sock_of "$s" http)" verify)
+        printf '%s\n' "$out" >> "$RUN/res/f.$s.verify"
+        log "   f.$s (warm-up, SHA-256 checked): $out"
+    done
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for s in "${STARTED[@]}"; do
+            for ((i = 0; i < STREAM_POSTS; i++)); do
+                out=$(stream_post "$(sock_of "$s" http)")
+                printf '%s\n' "$out" >> "$RUN/res/f.$s"
+                log "   f.$s: $(field mbps "$out") MB/s status=$(field status "$out") bad=$(field bad "$out")"
+            done
+        done
+    done
+    stop_servers f
+    rm -f "$RUN/stream.bin"
+}
+
+# ---------------------------------------------------------------- scenario g: memory and start
+# MEM_BUILDS: what g measures. An AOT run measures the JIT build of EchoApi too.
+MEM_BUILDS=(echoapi)
+((AOT)) && MEM_BUILDS+=(echoapi-jit)
+MEM_BUILDS+=(baseline)
+mem_run() { # mem_run BUILD: one start of BUILD under startmem, its JSON line appended to res/g.BUILD
+    local b=$1 dir=$RUN/g-$1 cmd extra=()
+    mkdir -p "$dir"
+    case $b in
+        echoapi) cmd=("${ECHOAPI_CMD[@]}" --socket "$dir/echo.sock" "${ECHOAPI_MANY_CONNS[@]}"); extra=(-u "$dir/line.sock") ;;
+        echoapi-jit) cmd=(dotnet "$ECHOAPI_DLL" --socket "$dir/echo.sock" "${ECHOAPI_MANY_CONNS[@]}"); extra=(-u "$dir/line.sock") ;;
+        baseline) cmd=("${BASELINE_CMD[@]}" "$dir/echo.sock") ;;
+        go-http) cmd=("$RUN/go-http-echo" "$dir/echo.sock") ;;
+    esac
+    local full=(bench/loadgen/startmem "$dir/echo.sock" -c "$IDLE_CONNS" -l "$RUN/g-$b.log" "${extra[@]}" -- "${cmd[@]}")
+    note_cmd "${full[*]}"
+    local out
+    if ! out=$("${full[@]}"); then
+        log "run.sh: startmem failed for $b: $out"; tail -20 "$RUN/g-$b.log" >&2; exit 1
+    fi
+    printf '%s\n' "$out" >> "$RUN/res/g.$b"
+    log "   g.$b: $out"
+}
+memory() {
+    ((GO_OK)) && MEM_BUILDS+=(go-http)
+    log "== scenario g: start to the first GET /healthz answer, idle RSS, RSS with $IDLE_CONNS idle connections (${MEM_BUILDS[*]}), $START_RUNS starts each"
+    local r b
+    for ((r = 1; r <= START_RUNS; r++)); do
+        for b in "${MEM_BUILDS[@]}"; do mem_run "$b"; done
+    done
 }
 
 # ---------------------------------------------------------------- scenario d: the owner under abuse
@@ -317,9 +475,12 @@ abuse() {
 
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$SECONDS
-pair a go-http http -c 16 -b 16
-pair b go-http http -c 16 -b 16 -k 0
-pair c go-seed line -c 16 -b 16
+pair a "echoapi baseline go-http" http -c 16 -b 16
+pair b "echoapi baseline go-http" http -c 16 -b 16 -k 0
+pair c "echoapi go-seed" line -c 16 -b 16
+pair e "echoapi baseline go-http" ws -c 16 -b 16
+stream
+memory
 abuse
 ELAPSED=$((SECONDS - T0))
 LOAD_AVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -331,10 +492,24 @@ row() { # row SCENARIO KEY NAME: one server's medians
         "$(int "$(median "$key" p50_us)")" "$(int "$(median "$key" p99_us)")" "$(int "$(median "$key" p999_us)")" \
         "$(total "$key" bad)" "$(total "$key" errors)" "${RSS[$key]:-?}"
 }
-display() { if [[ $1 == echoapi ]]; then echo EchoApi; else echo "$1"; fi; }
-ratio_row() { # ratio_row SCENARIO ANCHOR
+display() {
+    case $1 in
+        echoapi) echo "EchoApi ($BUILD)" ;;
+        echoapi-jit) echo "EchoApi (JIT)" ;;
+        baseline) echo "baseline ($BUILD)" ;;
+        *) echo "$1" ;;
+    esac
+}
+bad_sum() { # bad_sum KEY...: wrong answers over all rounds of these keys (missing keys count 0)
+    local t=0 k
+    for k; do [[ -s $RUN/res/$k ]] && t=$((t + $(total "$k" bad))); done
+    echo "$t"
+}
+ratio_row() { # ratio_row SCENARIO OTHER: EchoApi's medians divided by OTHER's
     local e=$1.echoapi a=$1.$2
-    local bad=$(($(total "$e" bad) + $(total "$a" bad)))
+    [[ -s $RUN/res/$a ]] || return 0
+    local bad
+    bad=$(bad_sum "$e" "$a")
     if ((bad > 0)); then # wrong answers make the speed numbers meaningless: no ratio to quote
         printf '| | **EchoApi / %s** | **no ratio: %s wrong answers** | | | | | | |\n' "$2" "$bad"
         return
@@ -343,6 +518,60 @@ ratio_row() { # ratio_row SCENARIO ANCHOR
         "$(ratio "$(median "$e" rps)" "$(median "$a" rps)")" "$(ratio "$(median "$e" p50_us)" "$(median "$a" p50_us)")" \
         "$(ratio "$(median "$e" p99_us)" "$(median "$a" p99_us)")" "$(ratio "$(median "$e" p999_us)" "$(median "$a" p999_us)")" \
         "$(ratio "${RSS[$e]:-"-"}" "${RSS[$a]:-"-"}")"
+}
+# Scenario f and g: like median, the smallest and largest over the runs.
+extreme() { # extreme KEY FIELD min|max
+    [[ -s $RUN/res/$1 ]] || { echo "-"; return; }
+    while read -r line; do field "$2" "$line"; done < "$RUN/res/$1" | sort -g | if [[ $3 == min ]]; then head -1; else tail -1; fi
+}
+fmt() { # fmt VALUE DECIMALS [DIVISOR]
+    awk -v a="$1" -v d="$2" -v q="${3:-1}" 'BEGIN { if (a == "-" || a == "") print "–"; else printf "%.*f", d, a / q }'
+}
+# The summary: one line per scenario, EchoApi, the baseline, the Go anchor and the two ratios.
+# summary_row LABEL FIELD DECIMALS DIVISOR KEY_ECHOAPI KEY_BASELINE KEY_ANCHOR
+summary_row() {
+    local label=$1 f=$2 d=$3 q=$4 e=$5 b=$6 a=$7
+    local ve vb va rb ra bad
+    ve=$(median "$e" "$f"); vb=$(median "$b" "$f"); va=$(median "$a" "$f")
+    rb=$(ratio "$ve" "$vb"); ra=$(ratio "$ve" "$va")
+    bad=$(bad_sum "$e" "$b" "$a")
+    if ((bad > 0)); then rb="no ratio: $bad wrong answers"; ra=$rb; fi
+    printf '| %s | %s | %s | %s | **%s** | **%s** |\n' "$label" "$(fmt "$ve" "$d" "$q")" "$(fmt "$vb" "$d" "$q")" \
+        "$(fmt "$va" "$d" "$q")" "${rb/#-/–}" "${ra/#-/–}"
+}
+stream_row() { # stream_row SERVER
+    local k=f.$1
+    [[ -s $RUN/res/$k ]] || return 0
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(display "$1")" "$(fmt "$(median "$k" mbps)" 0)" \
+        "$(fmt "$(extreme "$k" mbps min)" 0)" "$(fmt "$(extreme "$k" mbps max)" 0)" "$(fmt "$(median "$k" secs)" 3)" \
+        "$(bad_sum "$k" "$k.verify")" "$(if [[ $(bad_sum "$k.verify") == 0 ]]; then echo yes; else echo "**no**"; fi)" "${RSS[f.$1]:-?}"
+}
+stream_ratio_row() { # stream_ratio_row OTHER
+    local e=f.echoapi a=f.$1 bad
+    [[ -s $RUN/res/$a ]] || return 0
+    bad=$(bad_sum "$e" "$e.verify" "$a" "$a.verify")
+    if ((bad > 0)); then printf '| **EchoApi / %s** | **no ratio: %s wrong answers** | | | | | | |\n' "$1" "$bad"; return; fi
+    printf '| **EchoApi / %s** | **%s** | | | %s | | | %s |\n' "$1" "$(ratio "$(median "$e" mbps)" "$(median "$a" mbps)")" \
+        "$(ratio "$(median "$e" secs)" "$(median "$a" secs)")" "$(ratio "${RSS[f.echoapi]:-"-"}" "${RSS[$a]:-"-"}")"
+}
+mem_row() { # mem_row BUILD
+    local k=g.$1
+    [[ -s $RUN/res/$k ]] || return 0
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(display "$1")" "$(fmt "$(median "$k" start_ms)" 1)" \
+        "$(fmt "$(extreme "$k" start_ms min)" 1)" "$(fmt "$(extreme "$k" start_ms max)" 1)" \
+        "$(sort -u < <(while read -r l; do field status "$l"; done < "$RUN/res/$k") | paste -sd/)" \
+        "$(fmt "$(median "$k" idle_rss_kib)" 1 1024)" "$(fmt "$(median "$k" conns_rss_kib)" 1 1024)" \
+        "$(awk -v a="$(median "$k" conns_rss_kib)" -v b="$(median "$k" idle_rss_kib)" -v n="$IDLE_CONNS" 'BEGIN { printf "%.1f", (a - b) / n }')" \
+        "$(wc -l < "$RUN/res/$k")"
+}
+mem_ratio_row() { # mem_ratio_row BUILD: EchoApi's medians divided by BUILD's
+    local e=g.echoapi a=g.$1
+    [[ -s $RUN/res/$a ]] || return 0
+    printf '| **EchoApi / %s** | **%s** | | | | **%s** | **%s** | %s | |\n' "$(display "$1")" \
+        "$(ratio "$(median "$e" start_ms)" "$(median "$a" start_ms)")" "$(ratio "$(median "$e" idle_rss_kib)" "$(median "$a" idle_rss_kib)")" \
+        "$(ratio "$(median "$e" conns_rss_kib)" "$(median "$a" conns_rss_kib)")" \
+        "$(ratio "$(awk -v a="$(median "$e" conns_rss_kib)" -v b="$(median "$e" idle_rss_kib)" 'BEGIN { print a - b }')" \
+            "$(awk -v a="$(median "$a" conns_rss_kib)" -v b="$(median "$a" idle_rss_kib)" 'BEGIN { print a - b }')")"
 }
 attacker_note() { # what the attacker actually got, summed over the rounds
     local key=$1.attacker
@@ -374,32 +603,83 @@ abuse_rows() { # abuse_rows SERVER
 }
 
 {
-    if ((QUICK)); then echo "# EchoApi benchmark — QUICK smoke run (not for quoting)"; else echo "# EchoApi benchmark"; fi
+    if ((QUICK)); then echo "# EchoApi benchmark ($BUILD) — QUICK smoke run (not for quoting)"; else echo "# EchoApi benchmark ($BUILD build)"; fi
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "- command: \`$INVOKED\` (from the repository root)"
     echo "- load average at start / end: $LOAD_AVG_START / $LOAD_AVG_END (the machine may be shared: compare within this run only)"
     echo "- dotnet --version: $(dotnet --version 2>/dev/null || echo none); $(go version 2>/dev/null || echo 'no go')"
     echo "- EchoApi: $ECHOAPI_DESC, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$([[ -z $(git status --porcelain -- src 2>/dev/null) ]] || echo ' + uncommitted changes in src/')"
-    echo "- rounds: $ROUNDS × ${SECONDS_PER_ROUND} s per server and scenario, servers alternating, after a ${WARMUP} s warm-up each; run took ${ELAPSED} s"
+    echo "- baseline: $BASELINE_DESC$([[ -z $(git status --porcelain -- bench/baseline 2>/dev/null) ]] || echo ' + uncommitted changes')"
+    echo "- rounds: $ROUNDS × ${SECONDS_PER_ROUND} s per server and scenario, servers alternating, after a ${WARMUP} s warm-up each; f: $STREAM_POSTS posts per server and round; g: $START_RUNS starts per build; run took ${ELAPSED} s"
     if [[ -n $GO_NOTE ]]; then echo "- **$GO_NOTE**"; fi
     if [[ -n $ATTACK_NOTE ]]; then echo "- **$ATTACK_NOTE**"; fi
+    echo
+    echo "## Summary (medians)"
+    echo
+    echo "The baseline is \`bench/baseline\`, the least Kestrel needs for the same job: EchoApi / baseline is what"
+    echo "EchoApi's gate, authentication and authorization cost together. The Go anchor is go-http (c: go-seed)."
+    echo "Above 1 is better for rates, below 1 for memory and time."
+    echo
+    echo "| scenario | EchoApi ($BUILD) | baseline ($BUILD) | Go anchor | EchoApi / baseline | EchoApi / Go |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    summary_row "a. keep-alive POST /echo 16 B, c=16 (req/s)" rps 0 1 a.echoapi a.baseline a.go-http
+    summary_row "b. new connection per request, c=16 (req/s)" rps 0 1 b.echoapi b.baseline b.go-http
+    summary_row "c. line echo 16 B, c=16 (lines/s)" rps 0 1 c.echoapi c.baseline c.go-seed
+    summary_row "e. WebSocket line echo 16 B, c=16 (messages/s)" rps 0 1 e.echoapi e.baseline e.go-http
+    summary_row "f. $((STREAM_BYTES >> 20)) MiB POST /echo (MB/s)" mbps 0 1 f.echoapi f.baseline f.go-http
+    summary_row "g. idle RSS (MiB)" idle_rss_kib 1 1024 g.echoapi g.baseline g.go-http
+    summary_row "g. RSS with $IDLE_CONNS idle keep-alive connections (MiB)" conns_rss_kib 1 1024 g.echoapi g.baseline g.go-http
+    summary_row "g. exec to the first GET /healthz answer (ms)" start_ms 1 1 g.echoapi g.baseline g.go-http
     echo
     echo "## Throughput and latency (medians of the rounds)"
     echo
     echo "Closed loop: each connection sends its next request when the last answer is in. Every answer"
-    echo "is checked (200 and the exact bytes back); \`bad\` and \`errors\` are summed over the rounds."
+    echo "is checked (200 and the exact bytes back; a line as \`> line\`; a WebSocket message as one text frame"
+    echo "\`> line\`); \`bad\` and \`errors\` are summed over the rounds. req/s is lines/s in c, messages/s in e."
     echo
     echo "| scenario | server | req/s | p50 µs | p99 µs | p99.9 µs | bad | errors | peak RSS MiB |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     row a echoapi "a. POST /echo 16 B, keep-alive, c=16"
-    if ((GO_OK)); then row a go-http ""; ratio_row a go-http; fi
+    row a baseline ""
+    if ((GO_OK)); then row a go-http ""; fi
+    ratio_row a baseline; ratio_row a go-http
     row b echoapi "b. POST /echo 16 B, new connection per request, c=16"
-    if ((GO_OK)); then row b go-http ""; ratio_row b go-http; fi
+    row b baseline ""
+    if ((GO_OK)); then row b go-http ""; fi
+    ratio_row b baseline; ratio_row b go-http
     row c echoapi "c. line echo 16 B, c=16"
     if ((GO_OK)); then row c go-seed ""; ratio_row c go-seed; fi
+    row e echoapi "e. GET /echo/ws, one 16 B line per text message, c=16"
+    row e baseline ""
+    if ((GO_OK)); then row e go-http ""; fi
+    ratio_row e baseline; ratio_row e go-http
     echo
-    echo "Ratios are EchoApi / anchor: above 1 is better for req/s, below 1 is better for latency and memory."
+    echo "Ratios are EchoApi / other: above 1 is better for req/s, below 1 is better for latency and memory."
+    echo
+    echo "## f. One $((STREAM_BYTES >> 20)) MiB POST /echo (curl, answer discarded)"
+    echo
+    echo "MB/s is 10^6 bytes of the body per second of the whole exchange (upload and echo overlap); $STREAM_POSTS posts"
+    echo "per server and round, alternating. Each answer must be 200 with all $STREAM_BYTES bytes; the warm-up post's"
+    echo "answer is also compared by SHA-256 (\`hash ok\`). EchoApi runs with \`${ECHOAPI_STREAM[*]}\`."
+    echo
+    echo "| server | MB/s | min | max | seconds | bad | hash ok | peak RSS MiB |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+    stream_row echoapi; stream_row baseline; stream_row go-http
+    stream_ratio_row baseline; stream_ratio_row go-http
+    echo
+    echo "## g. Start and memory"
+    echo
+    echo "bench/loadgen/startmem: exec, then connect + \`GET /healthz\` every 0.1 ms until the first answer (go-http"
+    echo "has no /healthz: its first answer is a 404); 1 s later the idle RSS (VmRSS); then $IDLE_CONNS connections, one"
+    echo "checked keep-alive \`POST /echo\` each, all held open, and 1 s later the RSS again. Medians of $START_RUNS starts"
+    echo "per build, builds alternating. EchoApi runs with \`${ECHOAPI_MANY_CONNS[*]}\` (one uid holds them all)."
+    echo
+    echo "| build | start ms | min | max | first answer | idle RSS MiB | RSS with $IDLE_CONNS conns MiB | KiB per conn | starts |"
+    echo "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+    for b in "${MEM_BUILDS[@]}"; do mem_row "$b"; done
+    mem_ratio_row baseline; mem_ratio_row go-http
     echo
     echo "## d. The owner under abuse (owner: root, POST /echo 16 B, c=4; attacker: uid $ATTACK_UID)"
     echo

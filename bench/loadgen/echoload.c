@@ -2,6 +2,7 @@
  *
  *   echoload http      SOCK [-c CONNS] [-d SECS] [-b BYTES] [-k 0|1] [-m POST|GET] [-p PATH] [-n MAXREQ]
  *   echoload line      SOCK [-c CONNS] [-d SECS] [-b BYTES] [-k 0|1] [-n MAXREQ]
+ *   echoload ws        SOCK [-c CONNS] [-d SECS] [-b BYTES] [-k 0|1] [-p PATH] [-n MAXMSG]
  *   echoload slowloris SOCK [-c CONNS] [-d SECS]
  *   echoload flood     SOCK [-c CONNS] [-d SECS] [-r] [-n MAXREQ]
  *
@@ -11,6 +12,10 @@
  * ("closed loop": a connection sends its next request only after the answer to the last one,
  * so the measured rate is what the server sustains, not what we push at it). Every answer is
  * checked: HTTP must be 200 with exactly the body we sent, a line must come back as "> line".
+ * ws upgrades each connection (GET PATH, default /echo/ws; 101 with the right Sec-WebSocket-Accept),
+ * then sends one masked text frame holding a BYTES-byte line and its "\n", and wants back exactly one
+ * unmasked text frame "> line" (no newline: the WebSocket echo sends each line as its own message).
+ * Pings are answered with pongs, pongs are skipped; a close frame ends the connection (an error).
  * Whatever is wrong counts as `bad`; a connection that fails counts as `errors`.
  *
  * Attack modes also report `opened` (connects that succeeded), `closed_by_server`, and
@@ -37,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { M_HTTP, M_LINE, M_SLOWLORIS, M_FLOOD };
+enum mode { M_HTTP, M_LINE, M_SLOWLORIS, M_FLOOD, M_WS };
 enum state { S_IDLE, S_CONNECTING, S_BUSY, S_SLOW };
 
 typedef struct {
@@ -47,7 +52,9 @@ typedef struct {
     uint64_t retry_at;  /* S_IDLE: do not reconnect before this time (ns) */
     unsigned served;    /* operations completed on this connection */
     int want_out;       /* EPOLLOUT currently requested */
-    char *req; size_t reqlen, woff;       /* the request and how much of it is written */
+    char *req; size_t reqlen;             /* the request (ws: the frame, re-masked for each message) */
+    const char *out; size_t outlen, woff; /* what is being written (the request, or the ws upgrade), how far */
+    int upgraded;       /* ws: the 101 is in; frames from here on */
     char *expect; size_t expectlen;       /* HTTP: the exact body expected; line: the exact reply */
     char *rbuf; size_t rlen, rcap;        /* what the server sent so far */
     uint64_t slow_off;  /* slowloris: bytes of the never-ending header sent so far */
@@ -59,10 +66,10 @@ static const char *sock_arg;
 static int nconn = 16, keepalive = 1, flood_request;
 static double secs = 5;
 static size_t bodylen = 16;
-static const char *method = "POST", *path = "/echo";
+static const char *method = "POST", *path = NULL; /* NULL: /echo, or /echo/ws for ws */
 static uint64_t max_ops = 1000000000ull;
 
-static uint64_t ops, bad, errors, non200, opened, closed_by_server, backlog_full;
+static uint64_t ops, bad, errors, non200, opened, closed_by_server, backlog_full, upgrades, pings;
 static int held, held_max;
 static volatile sig_atomic_t stop;
 static int ep;
@@ -177,6 +184,37 @@ static void build_request(conn_t *c, int idx) {
         c->expect = malloc(c->expectlen);
         memcpy(c->expect, "> ", 2);
         memcpy(c->expect + 2, c->req, c->reqlen);
+    } else if (mode == M_WS) {
+        /* A masked text frame: FIN + text, the MASK bit and the length, the key, the masked line and
+         * its newline. The payload stays in `expect` unmasked; ws_mask() masks it anew per message. */
+        size_t payload = bodylen + 1, hdr = payload < 126 ? 2 : 4;
+        c->reqlen = hdr + 4 + payload;
+        c->req = malloc(c->reqlen);
+        c->req[0] = (char)0x81;
+        if (payload < 126) {
+            c->req[1] = (char)(0x80 | payload);
+        } else {
+            c->req[1] = (char)(0x80 | 126);
+            c->req[2] = (char)(payload >> 8);
+            c->req[3] = (char)(payload & 0xff);
+        }
+        /* The answer: an unmasked text frame "> " + line (without the newline). */
+        size_t answer = bodylen + 2, ahdr = answer < 126 ? 2 : 4;
+        c->expectlen = ahdr + answer;
+        c->expect = malloc(c->expectlen + payload);
+        c->expect[0] = (char)0x81;
+        if (answer < 126) {
+            c->expect[1] = (char)answer;
+        } else {
+            c->expect[1] = 126;
+            c->expect[2] = (char)(answer >> 8);
+            c->expect[3] = (char)(answer & 0xff);
+        }
+        memcpy(c->expect + ahdr, "> ", 2);
+        for (size_t i = 0; i < bodylen; i++) c->expect[ahdr + 2 + i] = pattern_char(idx, i);
+        /* The unmasked payload is kept right behind the expected answer, for ws_mask(). */
+        memcpy(c->expect + c->expectlen, c->expect + ahdr + 2, bodylen);
+        c->expect[c->expectlen + bodylen] = '\n';
     }
     if (mode != M_SLOWLORIS) {
         c->rcap = c->expectlen + 4096;
@@ -200,9 +238,31 @@ static void send_slow_byte(conn_t *c) {
     drop(c, 0);
 }
 
+/* The WebSocket handshake; the key is RFC 6455's own example, so the accept value is known. */
+static const char ws_key[] = "dGhlIHNhbXBsZSBub25jZQ==", ws_accept[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+static char ws_upgrade[512];
+static size_t ws_upgrade_len;
+
+/* A client must mask every frame with a fresh key (RFC 6455 5.3); xorshift is enough for that. */
+static uint32_t mask_state = 2463534242u;
+static uint32_t next_mask(void) {
+    mask_state ^= mask_state << 13;
+    mask_state ^= mask_state >> 17;
+    mask_state ^= mask_state << 5;
+    return mask_state;
+}
+static void ws_mask(conn_t *c) {
+    size_t payload = bodylen + 1, hdr = payload < 126 ? 2 : 4;
+    uint32_t m = next_mask();
+    unsigned char key[4] = {(unsigned char)m, (unsigned char)(m >> 8), (unsigned char)(m >> 16), (unsigned char)(m >> 24)};
+    memcpy(c->req + hdr, key, 4);
+    const char *plain = c->expect + c->expectlen;
+    for (size_t i = 0; i < payload; i++) c->req[hdr + 4 + i] = (char)(plain[i] ^ key[i & 3]);
+}
+
 static void write_request(conn_t *c) {
-    while (c->woff < c->reqlen) {
-        ssize_t w = send(c->fd, c->req + c->woff, c->reqlen - c->woff, MSG_NOSIGNAL);
+    while (c->woff < c->outlen) {
+        ssize_t w = send(c->fd, c->out + c->woff, c->outlen - c->woff, MSG_NOSIGNAL);
         if (w > 0) { c->woff += (size_t)w; continue; }
         if (w < 0 && errno == EAGAIN) { if (!c->want_out) watch(c, EPOLL_CTL_MOD, 1, 1); return; }
         errors++; /* reset or broken pipe while sending */
@@ -213,8 +273,24 @@ static void write_request(conn_t *c) {
 }
 
 static void start_request(conn_t *c) {
-    if (c->served > 0) c->t0 = now_ns(); /* a reused connection: time the request alone */
+    /* A reused connection: time the request alone. A kept WebSocket times each message alone, the
+     * first too: its upgrade is not a message. */
+    if (c->served > 0 || (mode == M_WS && keepalive)) c->t0 = now_ns();
     c->state = S_BUSY;
+    c->out = c->req;
+    c->outlen = c->reqlen;
+    c->woff = 0;
+    if (mode == M_WS) ws_mask(c);
+    else c->rlen = 0; /* ws keeps what came after the last answer: it may be a ping */
+    write_request(c);
+}
+
+/* ws: first the upgrade request; start_request() follows once the 101 is in. */
+static void start_upgrade(conn_t *c) {
+    c->state = S_BUSY;
+    c->upgraded = 0;
+    c->out = ws_upgrade;
+    c->outlen = ws_upgrade_len;
     c->woff = 0;
     c->rlen = 0;
     write_request(c);
@@ -236,6 +312,8 @@ static void connected(conn_t *c, int registered) {
         c->slow_off = 0;
         if (++held > held_max) held_max = held;
         send_slow_byte(c);
+    } else if (mode == M_WS) {
+        start_upgrade(c);
     } else {
         start_request(c);
     }
@@ -355,6 +433,73 @@ static int check_line(conn_t *c, int eof) {
     return n == c->rlen && n == c->expectlen && memcmp(c->rbuf, c->expect, n) == 0 ? 1 : -1;
 }
 
+/* ws, before the upgrade: 0 while the head is incomplete, the head's length when it is a 101 with the
+ * right accept value, -1 otherwise. */
+static long check_upgrade(conn_t *c, int eof) {
+    const char *b = c->rbuf;
+    const char *he = memmem(b, c->rlen, "\r\n\r\n", 4);
+    if (!he) return eof || c->rlen > 65536 ? -1 : 0;
+    size_t hl = (size_t)(he - b) + 4, vl;
+    if (hl < 12 || memcmp(b, "HTTP/1.1 ", 9) != 0) return -1;
+    if (atoi(b + 9) != 101) { non200++; return -1; }
+    const char *v = header(b, hl, "sec-websocket-accept", &vl);
+    if (!v || vl != sizeof ws_accept - 1 || memcmp(v, ws_accept, vl) != 0) return -1;
+    if (!(v = header(b, hl, "upgrade", &vl)) || !contains_ci(v, vl, "websocket")) return -1;
+    return (long)hl;
+}
+
+static void consume(conn_t *c, size_t n) {
+    memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+    c->rlen -= n;
+}
+
+/* ws, after the upgrade: reads the frames in c->rbuf. Pings get their pong, pongs are dropped; the
+ * first data frame is the answer and must be exactly c->expect. Returns 0 while the answer is not
+ * complete, 1 when it is right (and consumed), -1 when it is wrong or the server closes. */
+static int check_ws(conn_t *c, int eof) {
+    for (;;) {
+        const unsigned char *b = (const unsigned char *)c->rbuf;
+        if (c->rlen < 2) return eof ? -1 : 0;
+        if (b[1] & 0x80) return -1; /* a server must not mask */
+        uint64_t len = b[1] & 0x7f;
+        size_t hl = 2;
+        if (len == 126) {
+            if (c->rlen < 4) return eof ? -1 : 0;
+            len = (uint64_t)b[2] << 8 | b[3];
+            hl = 4;
+        } else if (len == 127) {
+            if (c->rlen < 10) return eof ? -1 : 0;
+            len = 0;
+            for (int i = 2; i < 10; i++) len = len << 8 | b[i];
+            hl = 10;
+        }
+        if (len > (1u << 20)) return -1; /* far more than any answer here */
+        if (c->rlen < hl + len) return eof ? -1 : 0;
+        unsigned op = b[0] & 0x0f;
+        if (op == 0x9) { /* ping: answer with a masked pong carrying the same payload, between messages */
+            if (len > 125) return -1;
+            char pong[2 + 4 + 125];
+            uint32_t m = next_mask();
+            pong[0] = (char)0x8a;
+            pong[1] = (char)(0x80 | len);
+            memcpy(pong + 2, &m, 4);
+            for (size_t i = 0; i < len; i++) pong[6 + i] = (char)(b[hl + i] ^ pong[2 + (i & 3)]);
+            /* A pong must not land inside a half-written message; the message is tiny, so this waits
+             * at most for the rest of it, which is then the connection's last (it is replaced). */
+            if (c->woff < c->outlen || send(c->fd, pong, 6 + len, MSG_NOSIGNAL) != (ssize_t)(6 + len)) return -1;
+            pings++;
+            consume(c, hl + len);
+            continue;
+        }
+        if (op == 0xa) { consume(c, hl + len); continue; } /* unsolicited pong: a keep-alive */
+        if (op == 0x8) return -1; /* the server closes */
+        size_t n = hl + len;
+        int ok = n == c->expectlen && memcmp(c->rbuf, c->expect, n) == 0;
+        consume(c, n);
+        return ok ? 1 : -1;
+    }
+}
+
 static void answered(conn_t *c, int verdict, int server_closes, uint64_t now) {
     ops++;
     c->served++;
@@ -394,8 +539,25 @@ static void readable(conn_t *c, uint64_t now) {
         drop(c, 0);
         return;
     }
-    int server_closes = 0;
-    int verdict = mode == M_LINE ? check_line(c, eof) : check_http(c, eof, &server_closes);
+    int server_closes = 0, verdict;
+    if (mode == M_WS && !c->upgraded) {
+        long hl = check_upgrade(c, eof);
+        if (hl == 0) {
+            if (eof) { errors++; drop(c, 0); } /* closed before it answered the upgrade */
+            return;
+        }
+        if (hl < 0) { bad++; ops++; drop(c, 0); return; }
+        consume(c, (size_t)hl);
+        c->upgraded = 1;
+        upgrades++;
+        if (c->rlen) { bad++; ops++; drop(c, 0); return; } /* frames nobody asked for yet */
+        if (eof) { errors++; drop(c, 0); return; }
+        start_request(c);
+        return;
+    }
+    if (mode == M_WS) verdict = check_ws(c, eof);
+    else if (mode == M_LINE) verdict = check_line(c, eof);
+    else verdict = check_http(c, eof, &server_closes);
     if (verdict != 0) {
         answered(c, verdict, server_closes || eof, now);
     } else if (eof) {
@@ -409,7 +571,7 @@ static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: echoload http|line|slowloris|flood SOCK [-c CONNS] [-d SECS] [-b BYTES] [-k 0|1]\n"
+            "usage: echoload http|line|ws|slowloris|flood SOCK [-c CONNS] [-d SECS] [-b BYTES] [-k 0|1]\n"
             "                [-m POST|GET] [-p PATH] [-r] [-n MAXOPS]\n");
     exit(2);
 }
@@ -436,7 +598,17 @@ int main(int argc, char **argv) {
     else if (!strcmp(m, "line")) mode = M_LINE;
     else if (!strcmp(m, "slowloris")) mode = M_SLOWLORIS;
     else if (!strcmp(m, "flood")) mode = M_FLOOD;
+    else if (!strcmp(m, "ws")) mode = M_WS;
     else usage();
+    if (!path) path = mode == M_WS ? "/echo/ws" : "/echo";
+    if (mode == M_WS) {
+        if (bodylen + 2 > 65535) { fprintf(stderr, "echoload: ws needs -b <= 65533\n"); return 2; }
+        int n = snprintf(ws_upgrade, sizeof ws_upgrade,
+                         "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, ws_key);
+        if (n < 0 || (size_t)n >= sizeof ws_upgrade) { fprintf(stderr, "echoload: path too long\n"); return 2; }
+        ws_upgrade_len = (size_t)n;
+    }
     if (nconn < 1 || nconn > 20000 || !(secs > 0 && secs <= 3600) || bodylen > (64u << 20) || max_ops < 1 ||
         (strcmp(method, "GET") && strcmp(method, "POST")) || path[0] != '/') {
         fprintf(stderr, "echoload: need 1 <= -c <= 20000, 0 < -d <= 3600, -b <= 64 MiB, -m GET|POST, -p /...\n");
@@ -510,7 +682,7 @@ int main(int argc, char **argv) {
     int held_end = held;
     for (int i = 0; i < nconn; i++) drop(&conns[i], 0);
 
-    static const char *names[] = {"http", "line", "slowloris", "flood"};
+    static const char *names[] = {"http", "line", "slowloris", "flood", "ws"};
     printf("{\"mode\":\"%s\",\"conns\":%d,\"secs\":%.2f,\"requests\":%llu,\"rps\":%.0f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
            "\"bad\":%llu,\"non200\":%llu,\"errors\":%llu",
@@ -521,6 +693,7 @@ int main(int argc, char **argv) {
         printf(",\"opened\":%llu,\"closed_by_server\":%llu,\"backlog_full\":%llu", (unsigned long long)opened,
                (unsigned long long)closed_by_server, (unsigned long long)backlog_full);
     if (mode == M_SLOWLORIS) printf(",\"held_max\":%d,\"held_end\":%d", held_max, held_end);
+    if (mode == M_WS) printf(",\"upgrades\":%llu,\"pings\":%llu", (unsigned long long)upgrades, (unsigned long long)pings);
     printf("}\n");
     return 0;
 }
