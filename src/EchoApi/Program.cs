@@ -18,6 +18,9 @@ if (args.Contains(HealthProbe.Switch))
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+// Per-request "Request starting/finished" lines: while this category may log at all, hosting starts an
+// Activity and a log scope for every request, a tenth of an echo's CPU (bench/experiments/where-a-request-costs.md).
+builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 builder.Services.AddSystemd(); // under systemd: sd_notify readiness and journal-formatted logs; elsewhere nothing
 
 // The Unix sockets, each behind the peer-credential gate; the settings, checked before they exist.

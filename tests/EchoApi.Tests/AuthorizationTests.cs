@@ -39,18 +39,24 @@ public sealed class AuthorizationTests
     }
 
     [Fact]
-    public void TheAuthenticationHandlerIsBuiltByADelegateWithOneLogger()
+    public void PerRequestAuthWorkIsADelegateAndALookup()
     {
-        // The handler is per request by design: it must come from a delegate, not from its constructor by
-        // reflection, and get its logger without asking the logger factory (a global lock) each time.
+        using var server = EchoApiFactory.Start();
+
+        // The authentication handler is per request by design: it must come from a delegate, not from its
+        // constructor by reflection (there is no dynamic code to compile that).
         var services = new ServiceCollection();
-        services.AddLogging();
         services.AddAuthentication().AddPeerCredential();
         var handler = Assert.Single(services, d => d.ServiceType.Name == "PeerCredentialAuthenticationHandler");
         Assert.Equal(ServiceLifetime.Transient, handler.Lifetime);
         Assert.NotNull(handler.ImplementationFactory);
-        var loggers = Assert.Single(services, d => d.ServiceType.Name == "PeerCredentialHandlerLoggerFactory");
-        Assert.Equal(ServiceLifetime.Singleton, loggers.Lifetime);
+
+        // The policy evaluator is one object that answers the owner policy from the connection's decision.
+        using var first = server.Services.CreateScope();
+        using var second = server.Services.CreateScope();
+        var evaluator = first.ServiceProvider.GetRequiredService<IPolicyEvaluator>();
+        Assert.Equal("PeerCredentialPolicyEvaluator", evaluator.GetType().Name);
+        Assert.Same(evaluator, second.ServiceProvider.GetRequiredService<IPolicyEvaluator>());
     }
 
     [Fact]

@@ -101,6 +101,48 @@ public sealed class PolicyTests
         Assert.Equal("no", (await host.SendAsync("GET", "/service", connection: null)).Body);
     }
 
+    [Fact]
+    public async Task ThePolicyEvaluatorDecidesAPeerPolicyOncePerConnectionAndLeavesOtherPoliciesToTheFramework()
+    {
+        var counting = new CountingRequirement();
+        await using var host = await PeerHost.StartAsync(
+            services =>
+            {
+                AuthenticationTests.AddOwnerOnly(services);
+                services.AddPeerCredentialPolicyEvaluator();
+                services.AddAuthorization(o =>
+                {
+                    o.AddPolicy("Counted", p => p.AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme).RequireAuthenticatedUser().AddRequirements(counting));
+                    o.AddPolicy("Named", p => p.RequireClaim(System.Security.Claims.ClaimTypes.Name, "alice"));
+                });
+            },
+            app =>
+            {
+                app.MapGet("/counted", () => "ok").RequireAuthorization("Counted");
+                app.MapGet("/named", () => "ok").RequireAuthorization("Named");
+                app.MapGet("/owner", (System.Security.Claims.ClaimsPrincipal user) => user.GetPeerIdentity()!.Credential.UserId);
+            });
+        var owner = new FakeConnection(Owner);
+        var stranger = new FakeConnection(1234);
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            answers.Add((await host.SendAsync("GET", "/counted", owner)).Status);
+            answers.Add((await host.SendAsync("GET", "/counted", stranger)).Status);
+        }
+
+        Assert.Equal(Enumerable.Repeat(new[] { HttpStatusCode.OK, HttpStatusCode.Forbidden }, 5).SelectMany(a => a), answers);
+        Assert.Equal(2, counting.Checks); // once per connection
+        var refused = await host.SendAsync("GET", "/counted", stranger);
+        Assert.Contains("not the owner", refused.Body, StringComparison.Ordinal); // the cached refusal still says why
+
+        // A policy on claims goes through the framework: the peer's name is its uid here (no name lookups), not alice.
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.SendAsync("GET", "/named", owner)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.SendAsync("GET", "/owner", connection: null)).Status);
+        Assert.Equal("1000", (await host.SendAsync("GET", "/owner", owner)).Body);
+    }
+
     private static Task<PeerHost> HostAsync(bool allowRoot = false) => PeerHost.StartAsync(
         services => AuthenticationTests.AddOwnerOnly(services, allowRoot),
         app => app.MapGet("/", () => "ok"));

@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Authorization.Policy;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PeerCredentials.Authentication;
 
@@ -11,7 +9,8 @@ public static class EchoApiAuthorizationExtensions
 {
     /// <summary>
     /// Adds peer-credential authentication, the owner policy (also the default and the fallback policy,
-    /// so an endpoint that says nothing is the owner's), and problem-details answers for refused peers.
+    /// so an endpoint that says nothing is the owner's), problem-details answers for refused peers, and
+    /// the evaluator that decides the owner policy once per connection.
     /// </summary>
     public static IServiceCollection AddEchoApiAuthorization(this IServiceCollection services)
     {
@@ -26,6 +25,8 @@ public static class EchoApiAuthorizationExtensions
             authorization.FallbackPolicy = owner;
         });
         services.AddPeerCredentialProblemDetails();
+        // The owner policy depends on the peer alone: decided once per connection, then looked up.
+        services.AddPeerCredentialPolicyEvaluator();
         return services;
     }
 }

@@ -74,12 +74,14 @@ public static class EchoApiOpenApi
     public static WebApplication MapEchoApiDocs(this WebApplication app)
     {
         app.MapOpenApi(DocumentPath);
-        app.UseSwaggerUI(ui =>
+
+        // Only requests for /swagger pass through Swagger UI's middleware; an echo does not pay for it.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.UseSwaggerUI(ui =>
         {
             ui.RoutePrefix = "swagger";
             ui.DocumentTitle = "EchoApi";
             ui.SwaggerEndpoint(DocumentPath, "EchoApi v1");
-        });
+        }));
         return app;
     }
 

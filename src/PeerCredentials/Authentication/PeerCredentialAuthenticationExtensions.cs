@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -22,18 +21,25 @@ public static class PeerCredentialAuthenticationExtensions
     public static AuthenticationBuilder AddPeerCredential(this AuthenticationBuilder builder, string authenticationScheme, Action<PeerCredentialAuthenticationOptions>? configureOptions)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddScheme<PeerCredentialAuthenticationOptions, PeerCredentialAuthenticationHandler>(authenticationScheme, configureOptions);
+        // What AddScheme<TOptions, THandler> does, for a handler that is not an AuthenticationHandler<TOptions>
+        // (see PeerCredentialAuthenticationHandler for why): the scheme, its named options, and the handler
+        // made for each request by a delegate, not by reflection, which is slow without dynamic code
+        // (Native AOT, and the JIT build of an app that sets PublishAot).
+        builder.Services.Configure<AuthenticationOptions>(o => o.AddScheme(authenticationScheme, scheme => scheme.HandlerType = typeof(PeerCredentialAuthenticationHandler)));
+        var options = builder.Services.AddOptions<PeerCredentialAuthenticationOptions>(authenticationScheme)
+            .Validate(o =>
+            {
+                o.Validate(authenticationScheme);
+                return true;
+            });
+        if (configureOptions is not null)
+        {
+            options.Configure(configureOptions);
+        }
 
-        // A handler is made for every request. AddScheme registers it to be built by reflection, which is
-        // slow without dynamic code (Native AOT, and the JIT build of an app that sets PublishAot), and the
-        // handler's base class asks the logger factory for its logger each time, under a global lock; a
-        // delegate and a factory that hands out one logger are neither.
-        builder.Services.RemoveAll<PeerCredentialAuthenticationHandler>();
-        builder.Services.TryAddSingleton<PeerCredentialHandlerLoggerFactory>();
-        builder.Services.AddTransient(services => new PeerCredentialAuthenticationHandler(
+        builder.Services.TryAddTransient(services => new PeerCredentialAuthenticationHandler(
             services.GetRequiredService<IOptionsMonitor<PeerCredentialAuthenticationOptions>>(),
-            services.GetRequiredService<PeerCredentialHandlerLoggerFactory>(),
-            services.GetRequiredService<UrlEncoder>()));
+            services.GetRequiredService<ILogger<PeerCredentialAuthenticationHandler>>()));
         return builder;
     }
 }

@@ -58,7 +58,21 @@ public sealed class PeerCredentialIdentity : ClaimsIdentity
     public PeerCredential Credential { get; }
 
     /// <summary>The scheme options this identity was built with, so a cached one is only reused for the same.</summary>
-    internal PeerCredentialAuthenticationOptions? BuiltWith { get; init; }
+    private PeerCredentialAuthenticationOptions? BuiltWith { get; init; }
+
+    /// <summary>The connection's identity under <paramref name="scheme"/>: built on first use, then kept with the credential.</summary>
+    internal static PeerCredentialIdentity ForConnection(PeerCredential credential, string scheme, PeerCredentialAuthenticationOptions options)
+    {
+        var identity = credential.Identity;
+        if (identity is null || identity.AuthenticationType != scheme || !ReferenceEquals(identity.BuiltWith, options))
+        {
+            // Two requests racing here build two equal identities; either one is right.
+            identity = new PeerCredentialIdentity(credential, scheme, options) { BuiltWith = options };
+            credential.Identity = identity;
+        }
+
+        return identity;
+    }
 
     /// <inheritdoc />
     public override ClaimsIdentity Clone() => new PeerCredentialIdentity(this);

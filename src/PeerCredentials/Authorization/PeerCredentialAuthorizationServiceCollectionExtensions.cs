@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PeerCredentials;
 using PeerCredentials.Authorization;
@@ -22,6 +23,22 @@ public static class PeerCredentialAuthorizationServiceCollectionExtensions
         services.AddOptions<PeerCredentialGateOptions>();
         services.TryAddSingleton<PeerRefusalLog>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PeerCredentialAuthorizationResultHandler>();
+        return services;
+    }
+
+    /// <summary>
+    /// Replaces the authorization middleware's <see cref="IPolicyEvaluator"/> with one that decides a
+    /// policy only the peer's credentials decide (<see cref="PeerCredentialRequirement"/>s, with a
+    /// peer-credential scheme or none) once per connection and answers later requests from that
+    /// decision; every other policy is evaluated by the framework's <see cref="PolicyEvaluator"/> as
+    /// before. Such cached decisions skip <see cref="IAuthorizationService"/> and its metrics.
+    /// </summary>
+    public static IServiceCollection AddPeerCredentialPolicyEvaluator(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddAuthorization();
+        services.RemoveAll<IPolicyEvaluator>();
+        services.AddSingleton<IPolicyEvaluator, PeerCredentialPolicyEvaluator>();
         return services;
     }
 }

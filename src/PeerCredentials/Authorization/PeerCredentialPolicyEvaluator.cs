@@ -1,0 +1,94 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using PeerCredentials.Authentication;
+
+namespace PeerCredentials.Authorization;
+
+/// <summary>
+/// The authorization middleware's evaluator, with one shortcut: a policy that only the peer's kernel
+/// credentials decide (peer-credential requirements, a peer-credential scheme or none) is decided once
+/// per connection and then answered from the connection's cache, since the peer cannot change. Every
+/// other policy, and any request whose principal is not the connection's peer, takes the framework's
+/// <see cref="PolicyEvaluator"/> as usual.
+/// </summary>
+internal sealed class PeerCredentialPolicyEvaluator(IAuthenticationSchemeProvider schemes) : IPolicyEvaluator
+{
+    private readonly ConditionalWeakTable<AuthorizationPolicy, StrongBox<bool>> _peerOnly = [];
+
+    public async Task<AuthenticateResult> AuthenticateAsync(AuthorizationPolicy policy, HttpContext context)
+    {
+        // Authentication already put the connection's peer on the request (the peer-credential scheme is
+        // the default): asking the scheme again would only give the same identity.
+        if (await IsPeerOnlyAsync(policy) && Peer(context) is not null)
+        {
+            return context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult
+                ?? AuthenticateResult.Success(new AuthenticationTicket(context.User, PeerCredentialAuthenticationDefaults.AuthenticationScheme));
+        }
+
+        return await Framework(context).AuthenticateAsync(policy, context);
+    }
+
+    public async Task<PolicyAuthorizationResult> AuthorizeAsync(AuthorizationPolicy policy, AuthenticateResult authenticationResult, HttpContext context, object? resource)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (await IsPeerOnlyAsync(policy) && Peer(context) is { } peer)
+        {
+            var refusal = peer.Decisions.GetOrAdd(policy, static (p, credential) => Decide(p, credential), peer);
+            return refusal is null
+                ? PolicyAuthorizationResult.Success()
+                : PolicyAuthorizationResult.Forbid(AuthorizationFailure.Failed([new AuthorizationFailureReason(FirstPeerRequirement(policy), refusal)]));
+        }
+
+        return await Framework(context).AuthorizeAsync(policy, authenticationResult, context, resource);
+    }
+
+    // The request's principal holds the identity of this connection's peer, and no other.
+    private static PeerCredential? Peer(HttpContext context)
+    {
+        var connection = context.Features.Get<IPeerCredentialFeature>()?.Credential;
+        return connection is not null && ReferenceEquals(context.User.GetPeerIdentity()?.Credential, connection) ? connection : null;
+    }
+
+    private static string? Decide(AuthorizationPolicy policy, PeerCredential peer)
+    {
+        List<string>? refusals = null;
+        foreach (var requirement in policy.Requirements)
+        {
+            if (requirement is PeerCredentialRequirement check && check.Check(peer) is { } refusal)
+            {
+                (refusals ??= []).Add(refusal);
+            }
+        }
+
+        return refusals is null ? null : string.Join("; ", refusals);
+    }
+
+    private static PeerCredentialRequirement FirstPeerRequirement(AuthorizationPolicy policy)
+        => policy.Requirements.OfType<PeerCredentialRequirement>().First();
+
+    private static PolicyEvaluator Framework(HttpContext context)
+        => new(context.RequestServices.GetRequiredService<IAuthorizationService>());
+
+    private async ValueTask<bool> IsPeerOnlyAsync(AuthorizationPolicy policy)
+    {
+        if (_peerOnly.TryGetValue(policy, out var known))
+        {
+            return known.Value;
+        }
+
+        var peerOnly = policy.Requirements.Any(r => r is PeerCredentialRequirement)
+            && policy.Requirements.All(r => r is PeerCredentialRequirement or DenyAnonymousAuthorizationRequirement);
+        foreach (var name in policy.AuthenticationSchemes)
+        {
+            peerOnly &= (await schemes.GetSchemeAsync(name))?.HandlerType == typeof(PeerCredentialAuthenticationHandler);
+        }
+
+        _peerOnly.AddOrUpdate(policy, new StrongBox<bool>(peerOnly));
+        return peerOnly;
+    }
+}
