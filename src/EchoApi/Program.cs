@@ -36,6 +36,7 @@ builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequ
 
 // The Unix socket: created safely, every connection's peer credentials read by the kernel.
 builder.Services.AddUnixSocketFiles();
+builder.Services.AddUnixSocketsOnly(); // no TCP listener, from Kestrel's settings or systemd: it would be outside the gate
 builder.Services.AddOptions<UnixSocketAcceptOptions>().Configure<IOptions<EchoApiOptions>>((accept, echo) =>
 {
     // The connect rate guards the owner against the others: the users the owner policy admits are not limited by it.
