@@ -20,8 +20,12 @@ internal static partial class LoggingExtensions
     [LoggerMessage(6, LogLevel.Debug, "WebSocket on connection {ConnectionId} aborted.")]
     public static partial void WebSocketAborted(this ILogger logger, string connectionId);
 
+    // The executable's name is the peer's to choose: escaped so that it cannot fake or hide log lines.
+    public static void LineUidMismatch(this ILogger logger, string uid, uint ownerUid, uint? gid, int? pid, string executable, string reason)
+        => LogLineUidMismatch(logger, uid, ownerUid, gid, pid, PeerCredentials.LogText.Escape(executable), reason);
+
     [LoggerMessage(7, LogLevel.Warning, "UID mismatch ({Uid} != {OwnerUid}). Closing connection. (gid {Gid}, pid {Pid}, {Executable}: {Reason})")]
-    public static partial void LineUidMismatch(this ILogger logger, string uid, uint ownerUid, uint? gid, int? pid, string executable, string reason);
+    private static partial void LogLineUidMismatch(ILogger logger, string uid, uint ownerUid, uint? gid, int? pid, string executable, string reason);
 
     [LoggerMessage(11, LogLevel.Warning, "{LeftOut} more line-socket refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
     public static partial void LineRefusalsNotLogged(this ILogger logger, string uid, long leftOut);
