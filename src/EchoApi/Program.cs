@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerCredentials;
 using PeerCredentials.Authentication;
+using PeerCredentials.Http;
 using PeerCredentials.Sockets;
 
 // A container health check without shell or curl: EchoApi --health dials the socket and exits 0 or 1.
@@ -89,6 +90,15 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 builder.Services.AddOptions<HostOptions>().Configure<IOptions<EchoApiOptions>>((host, echo) => host.ShutdownTimeout = echo.Value.ShutdownTimeout);
 
+// Through a TCP bridge a web page could speak with the owner's uid: refuse other hosts' names and cross-site requests.
+builder.Services.AddOptions<LocalRequestGuardOptions>().Configure<IOptions<EchoApiOptions>>((guard, echo) =>
+{
+    foreach (var host in echo.Value.AllowedHostNames)
+    {
+        guard.AllowedHosts.Add(host);
+    }
+});
+
 // Identity from the socket, and "socket owner only" for everything not marked otherwise.
 builder.Services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
 builder.Services.AddAuthorization();
@@ -128,6 +138,7 @@ try
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseLocalRequestGuard();
     app.UseWebSockets();
     app.UseAuthentication();
     app.UseAuthorization();

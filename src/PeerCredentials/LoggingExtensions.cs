@@ -63,6 +63,19 @@ internal static partial class LoggingExtensions
     [LoggerMessage(15, LogLevel.Warning, "{LeftOut} more refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
     public static partial void RefusalsNotLogged(this ILogger logger, uint uid, long leftOut);
 
+    // Event ids from 30 on: the local request guard.
+    public static void RequestForOtherHost(this ILogger logger, string method, string path, string uid, string connectionId, string host)
+        => LogRequestForOtherHost(logger, LogText.Escape(method), LogText.Escape(path), uid, connectionId, LogText.Escape(host));
+
+    [LoggerMessage(30, LogLevel.Warning, "Refused {Method} {Path} of uid {Uid} on connection {ConnectionId} with 421: Host '{Host}' is not a name this service answers to (a web page that rebinds its name to this machine sends its own).")]
+    private static partial void LogRequestForOtherHost(ILogger logger, string method, string path, string uid, string connectionId, string host);
+
+    public static void CrossSiteRequest(this ILogger logger, string method, string path, string uid, string connectionId, string origin, string fetchSite)
+        => LogCrossSiteRequest(logger, LogText.Escape(method), LogText.Escape(path), uid, connectionId, LogText.Escape(origin), LogText.Escape(fetchSite));
+
+    [LoggerMessage(31, LogLevel.Warning, "Refused {Method} {Path} of uid {Uid} on connection {ConnectionId} with 403: a cross-site browser request (Origin '{Origin}', Sec-Fetch-Site '{FetchSite}').")]
+    private static partial void LogCrossSiteRequest(ILogger logger, string method, string path, string uid, string connectionId, string origin, string fetchSite);
+
     /// <summary>Whether to log a refusal of <paramref name="uid"/> now; first says how many were left out, if any.</summary>
     public static bool ShouldLogRefusal(this ILogger logger, PerUserLogThrottle throttle, uint uid)
     {
