@@ -52,6 +52,7 @@ public sealed class BrowserAttackTests
         Assert.True(CountFinished(logs, $"POST {bridgeUrl}/echo - 403") >= 3, log); // no-cors, CORS, form
         Assert.Equal(1, CountFinished(logs, $"GET {bridgeUrl}/whoami - 403"));
         Assert.Equal(1, CountFinished(logs, $"GET {bridgeUrl}/echo/ws - 403"));
+        // The first refusal of a uid is always logged (later ones in the same second are only counted).
         Assert.Contains(logs, e => e.Message.Contains($"a cross-site browser request (Origin '{page.GetProperty("attackerOrigin").GetString()}'", StringComparison.Ordinal));
 
         // The page under a rebound name is same-origin with the bridge as far as Chromium knows, and reads
@@ -67,7 +68,6 @@ public sealed class BrowserAttackTests
 
         Assert.True(CountFinished(logs, $"POST {reboundUrl}/echo - 421") >= 1, log);
         Assert.DoesNotContain(logs, e => e.Message.Contains($"{reboundUrl}/", StringComparison.Ordinal) && e.Message.Contains(" - 200 ", StringComparison.Ordinal));
-        Assert.Contains(logs, e => e.Message.Contains($"Host '{reboundUrl[7..]}' is not a name this service answers to", StringComparison.Ordinal));
 
         // The bridge's own page still echoes, same-origin: exactly the one echo the service ran, and no
         // /whoami, no WebSocket.
