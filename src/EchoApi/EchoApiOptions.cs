@@ -115,6 +115,15 @@ public sealed class EchoApiOptions
     /// <value>Defaults to 30 seconds.</value>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Host names (or IP addresses, IPv6 in brackets) that requests may name in <c>Host</c> besides
+    /// localhost, 127.0.0.1 and [::1], on any port; any other gets 421, since a web page that rebinds its
+    /// name to this machine sends its own. Not ASP.NET Core's top-level <c>AllowedHosts</c>, whose usual
+    /// <c>*</c> would let every name in.
+    /// </summary>
+    /// <value>Defaults to none.</value>
+    public IList<string> AllowedHostNames { get; } = [];
+
     /// <summary>The owner's uid, resolved from <see cref="Owner"/> after binding; <see langword="null"/> when it does not resolve.</summary>
     internal uint? OwnerUserId { get; set; }
 

@@ -78,6 +78,11 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             failures.Add($"{Prefix}{nameof(EchoApiOptions.SocketGroup)} '{options.SocketGroup}' is neither a gid nor a group in the group database.");
         }
 
+        foreach (var host in options.AllowedHostNames.Where(h => Uri.CheckHostName(h) switch { UriHostNameType.Dns or UriHostNameType.IPv4 => false, UriHostNameType.IPv6 => !h.StartsWith('['), _ => true }))
+        {
+            failures.Add($"{Prefix}{nameof(EchoApiOptions.AllowedHostNames)} '{host}' is not a host name: give a name or an IP address without scheme or port (IPv6 in brackets), such as echo.internal.");
+        }
+
         if (options.MaxConnectionsPerUser <= 0)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectionsPerUser)} must be a positive number, not {options.MaxConnectionsPerUser}.");

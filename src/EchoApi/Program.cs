@@ -18,16 +18,15 @@ if (args.Contains(HealthProbe.Switch))
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
-// Per-request "Request starting/finished" lines: while this category may log at all, hosting starts an
-// Activity and a log scope for every request, a tenth of an echo's CPU (bench/experiments/where-a-request-costs.md).
-builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 builder.Services.AddSystemd(); // under systemd: sd_notify readiness and journal-formatted logs; elsewhere nothing
 
 // The Unix sockets, each behind the peer-credential gate; the settings, checked before they exist.
 builder.AddEchoApiSockets();
 
-// Identity from the socket, and "socket owner only" for everything not marked otherwise.
+// Identity from the socket, and "socket owner only" for everything not marked otherwise; through a TCP
+// bridge, no other host names and no cross-site browser requests.
 builder.Services.AddEchoApiAuthorization();
+builder.Services.AddEchoApiRequestGuard();
 
 // The OpenAPI document and Swagger UI, guarded like the rest.
 builder.Services.AddEchoApiOpenApi();
@@ -45,6 +44,7 @@ try
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseLocalRequestGuard();
     app.UseWebSockets();
     app.UseAuthentication();
     app.UseAuthorization();

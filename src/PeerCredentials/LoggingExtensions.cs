@@ -16,11 +16,19 @@ internal static partial class LoggingExtensions
     [LoggerMessage(4, LogLevel.Debug, "Request on connection {ConnectionId} carries no peer credentials; no identity.")]
     public static partial void NoPeerCredentials(this ILogger logger, string connectionId);
 
+    // What a peer controls (the request line, headers, the name of its executable) is escaped here, in
+    // the one place every caller passes through, so that it cannot fake or hide log lines (LogText).
+    public static void PeerRefused(this ILogger logger, string method, string path, uint uid, uint gid, int pid, string executable, string reason)
+        => LogPeerRefused(logger, LogText.Escape(method), LogText.Escape(path), uid, gid, pid, LogText.Escape(executable), reason);
+
     [LoggerMessage(5, LogLevel.Warning, "Refused {Method} {Path} for uid {Uid} gid {Gid} pid {Pid} ({Executable}): {Reason}")]
-    public static partial void PeerRefused(this ILogger logger, string method, string path, uint uid, uint gid, int pid, string executable, string reason);
+    private static partial void LogPeerRefused(ILogger logger, string method, string path, uint uid, uint gid, int pid, string executable, string reason);
+
+    public static void UnauthenticatedRequest(this ILogger logger, string method, string path, string connectionId)
+        => LogUnauthenticatedRequest(logger, LogText.Escape(method), LogText.Escape(path), connectionId);
 
     [LoggerMessage(6, LogLevel.Warning, "Refused {Method} {Path} on connection {ConnectionId}: no peer credentials (not a Unix socket connection).")]
-    public static partial void UnauthenticatedRequest(this ILogger logger, string method, string path, string connectionId);
+    private static partial void LogUnauthenticatedRequest(ILogger logger, string method, string path, string connectionId);
 
     [LoggerMessage(7, LogLevel.Information, "Removed stale socket {Path}: nothing was listening on it.")]
     public static partial void StaleSocketRemoved(this ILogger logger, string path);
@@ -34,8 +42,11 @@ internal static partial class LoggingExtensions
     [LoggerMessage(10, LogLevel.Warning, "Could not remove socket {Path} on shutdown.")]
     public static partial void SocketRemovalFailed(this ILogger logger, string path, Exception exception);
 
+    public static void RefusedAtConnect(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason)
+        => LogRefusedAtConnect(logger, connectionId, uid, gid, pid, LogText.Escape(executable), reason);
+
     [LoggerMessage(12, LogLevel.Warning, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid} ({Executable}) closed at connect: {Reason}")]
-    public static partial void RefusedAtConnect(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason);
+    private static partial void LogRefusedAtConnect(ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable, string reason);
 
     [LoggerMessage(13, LogLevel.Warning, "Closed {Refused} connection(s) of uid {Uid} at accept: over {Rate} new connections per second.")]
     public static partial void ConnectRateExceeded(this ILogger logger, uint uid, long refused, double rate);
@@ -47,4 +58,17 @@ internal static partial class LoggingExtensions
     // one that is, counts those left out.
     [LoggerMessage(15, LogLevel.Warning, "{LeftOut} more refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
     public static partial void RefusalsNotLogged(this ILogger logger, uint uid, long leftOut);
+
+    // Event ids from 30 on: the local request guard.
+    public static void RequestForOtherHost(this ILogger logger, string method, string path, string uid, string connectionId, string host)
+        => LogRequestForOtherHost(logger, LogText.Escape(method), LogText.Escape(path), uid, connectionId, LogText.Escape(host));
+
+    [LoggerMessage(30, LogLevel.Warning, "Refused {Method} {Path} of uid {Uid} on connection {ConnectionId} with 421: Host '{Host}' is not a name this service answers to (a web page that rebinds its name to this machine sends its own).")]
+    private static partial void LogRequestForOtherHost(ILogger logger, string method, string path, string uid, string connectionId, string host);
+
+    public static void CrossSiteRequest(this ILogger logger, string method, string path, string uid, string connectionId, string origin, string fetchSite)
+        => LogCrossSiteRequest(logger, LogText.Escape(method), LogText.Escape(path), uid, connectionId, LogText.Escape(origin), LogText.Escape(fetchSite));
+
+    [LoggerMessage(31, LogLevel.Warning, "Refused {Method} {Path} of uid {Uid} on connection {ConnectionId} with 403: a cross-site browser request (Origin '{Origin}', Sec-Fetch-Site '{FetchSite}').")]
+    private static partial void LogCrossSiteRequest(ILogger logger, string method, string path, string uid, string connectionId, string origin, string fetchSite);
 }

@@ -100,7 +100,7 @@ public sealed class EchoTests : IDisposable
     {
         using (var socket = await UnixHttp.ConnectAsync(_server.SocketPath, TestContext.Current.CancellationToken))
         {
-            await socket.SendAsync("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly ten b"u8.ToArray(), TestContext.Current.CancellationToken);
+            await socket.SendAsync("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\nonly ten b"u8.ToArray(), TestContext.Current.CancellationToken);
         }
 
         for (var i = 0; i < 50 && !_server.Logs.Entries.Any(e => e.Message.Contains("ended early", StringComparison.Ordinal)); i++)

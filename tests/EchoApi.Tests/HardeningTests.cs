@@ -96,7 +96,7 @@ public sealed class HardeningTests
         else
         {
             using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
-            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
             Assert.Equal(0, await ReceiveOrResetAsync(socket));
         }
 
@@ -115,12 +115,12 @@ public sealed class HardeningTests
                 // One at a time, each answered once, so the server has surely counted it.
                 var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
                 held.Add(socket);
-                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
                 Assert.True(await ReceiveOrResetAsync(socket) > 0);
             }
 
             using var fourth = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
-            await fourth.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Cancel);
+            await fourth.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
             Assert.Equal(0, await ReceiveOrResetAsync(fourth));
             Assert.Contains(server.Logs.Entries, e => e.Message.Contains("already holds 3 connections", StringComparison.Ordinal));
 
@@ -246,7 +246,7 @@ public sealed class HardeningTests
             using var socket = await UnixHttp.ConnectAsync(socketPath, Cancel);
             try
             {
-                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray(), Cancel);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
             {

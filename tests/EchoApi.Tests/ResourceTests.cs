@@ -22,7 +22,7 @@ public sealed class ResourceTests : IDisposable
         // While a connection is open, the server holds its peer's pidfd (Linux 6.5+: SO_PEERPIDFD).
         using (var held = await UnixHttp.ConnectAsync(socketPath, TestContext.Current.CancellationToken))
         {
-            await held.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+            await held.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
             var answer = new byte[256];
             Assert.True(await held.ReceiveAsync(answer, TestContext.Current.CancellationToken) > 0);
             if (Environment.OSVersion.Version >= new Version(6, 5))
@@ -45,7 +45,7 @@ public sealed class ResourceTests : IDisposable
     {
         using var socket = await UnixHttp.ConnectAsync(socketPath);
         await using var stream = new NetworkStream(socket);
-        await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray());
         using var reader = new StreamReader(stream);
         var answer = await reader.ReadToEndAsync().WaitAsync(UnixHttp.Timeout);
         Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);

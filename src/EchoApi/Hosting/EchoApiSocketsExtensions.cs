@@ -28,6 +28,7 @@ public static class EchoApiSocketsExtensions
         // The gate's limits count every socket together; they protect the owner (and root, when allowed)
         // rather than limit them.
         builder.Services.AddUnixSocketFiles();
+        builder.Services.AddUnixSocketsOnly(); // no TCP listener, from Kestrel's settings or systemd: it would be outside the gate
         builder.Services.AddOptions<PeerCredentialGateOptions>().Configure<IOptions<EchoApiOptions>>((gate, echo) =>
         {
             var options = echo.Value;

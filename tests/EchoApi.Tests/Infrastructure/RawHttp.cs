@@ -76,7 +76,7 @@ public static class RawHttp
             timeout.CancelAfter(UnixHttp.Timeout);
             try
             {
-                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
+                await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
                 if (await socket.ReceiveAsync(new byte[256], timeout.Token) > 0)
                 {
                     answered++;
