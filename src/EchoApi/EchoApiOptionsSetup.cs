@@ -88,6 +88,15 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectionsPerUser)} must be a positive number, not {options.MaxConnectionsPerUser}.");
         }
 
+        // NaN compares false with everything: it would pass every check here and turn the limit off.
+        foreach (var (setting, value) in (ReadOnlySpan<(string, double)>)[(nameof(EchoApiOptions.MaxConnectsPerSecondPerUser), options.MaxConnectsPerSecondPerUser), (nameof(EchoApiOptions.MinRequestBodyBytesPerSecond), options.MinRequestBodyBytesPerSecond)])
+        {
+            if (!double.IsFinite(value))
+            {
+                failures.Add($"{Prefix}{setting} must be a finite number (0 turns the limit off), not {value}.");
+            }
+        }
+
         if (options.MaxConnectsPerSecondPerUser < 0)
         {
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxConnectsPerSecondPerUser)} must not be negative (0 turns the limit off), not {options.MaxConnectsPerSecondPerUser}.");
@@ -155,7 +164,50 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             failures.Add($"{Prefix}{nameof(EchoApiOptions.MaxEchoBytes)} must be a positive number of bytes, not {options.MaxEchoBytes}.");
         }
 
+        CheckUpperBounds(options, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Values that bind but break the service later: a 2 GiB WebSocket buffer fails every socket after
+    // the 101, a time span past 24 days overflows the timers. Each bound is far beyond any real use.
+    private static void CheckUpperBounds(EchoApiOptions options, List<string> failures)
+    {
+        const long MiB = 1024 * 1024;
+        (string Setting, double Value, double Max, string Unit)[] bounded =
+        [
+            (nameof(EchoApiOptions.MaxConnectionsPerUser), options.MaxConnectionsPerUser, 1 << 20, "connections"),
+            (nameof(EchoApiOptions.MaxConnections), options.MaxConnections, 1 << 20, "connections"),
+            (nameof(EchoApiOptions.MaxConnectsPerSecondPerUser), options.MaxConnectsPerSecondPerUser, 1_000_000, "connects a second"),
+            (nameof(EchoApiOptions.MinRequestBodyBytesPerSecond), options.MinRequestBodyBytesPerSecond, 1024 * MiB, "bytes a second"),
+            (nameof(EchoApiOptions.MaxRequestHeadersBytes), options.MaxRequestHeadersBytes, MiB, "bytes"),
+            (nameof(EchoApiOptions.MaxEchoBytes), options.MaxEchoBytes, 1024 * MiB, "bytes"),
+            (nameof(EchoApiOptions.MaxLineBytes), options.MaxLineBytes, 16 * MiB, "bytes"),
+            (nameof(EchoApiOptions.MaxMessageBytes), options.MaxMessageBytes, 16 * MiB, "bytes"),
+        ];
+        foreach (var (setting, value, max, unit) in bounded)
+        {
+            if (double.IsFinite(value) && value > max)
+            {
+                failures.Add($"{EchoApiOptions.Section}:{setting} must be at most {max:0} {unit}, not {value:0}.");
+            }
+        }
+
+        var day = TimeSpan.FromDays(1);
+        (string Setting, TimeSpan Value)[] spans =
+        [
+            (nameof(EchoApiOptions.RequestHeadersTimeout), options.RequestHeadersTimeout),
+            (nameof(EchoApiOptions.KeepAliveTimeout), options.KeepAliveTimeout),
+            (nameof(EchoApiOptions.ShutdownTimeout), options.ShutdownTimeout),
+            (nameof(EchoApiOptions.IdleTimeout), options.IdleTimeout),
+            (nameof(EchoApiOptions.KeepAliveInterval), options.KeepAliveInterval),
+        ];
+        foreach (var (setting, value) in spans)
+        {
+            if (value > day)
+            {
+                failures.Add($"{EchoApiOptions.Section}:{setting} must be at most 1.00:00:00 (a day), not {value:c}.");
+            }
+        }
     }
 
     // The same socket, however the path is spelled (abstract names compare as they are).

@@ -34,4 +34,13 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(10, LogLevel.Debug, "Echo on connection {ConnectionId} ended early: {Reason}")]
     public static partial void EchoBrokenOff(this ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(30, LogLevel.Information, "EchoApi listening on abstract socket {SocketPath} (owner uid {OwnerUid}). Try: curl --abstract-unix-socket {Name} -d hello http://localhost/echo")]
+    public static partial void ListeningAbstract(this ILogger logger, string socketPath, uint ownerUid, string name);
+
+    [LoggerMessage(31, LogLevel.Information, "EchoApi line-echo socket on abstract socket {LineSocketPath}. Try: socat - ABSTRACT-CONNECT:{Name}")]
+    public static partial void ListeningForLinesAbstract(this ILogger logger, string lineSocketPath, string name);
+
+    [LoggerMessage(32, LogLevel.Warning, "EchoApi:SocketGroup '{SocketGroup}': members of the group can connect, but the owner-only policy refuses them (403, or \"Unauthorized access\" on the line socket); only uid {OwnerUid} is served.")]
+    public static partial void GroupCanConnectButIsRefused(this ILogger logger, string socketGroup, uint ownerUid);
 }

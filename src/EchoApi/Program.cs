@@ -5,13 +5,11 @@ using EchoApi.Health;
 using EchoApi.Hosting;
 using EchoApi.Identity;
 using EchoApi.OpenApi;
-using Microsoft.Extensions.Options;
-using PeerCredentials.Sockets;
 
-// A container health check without shell or curl: EchoApi --health dials the socket and exits 0 or 1.
-if (args.Contains(HealthProbe.Switch))
+// --help, --version, and --health (a container health check without shell or curl); a switch it does not know stops it.
+if (await CommandLine.HandleAsync(args) is { } exitCode)
 {
-    return await HealthProbe.RunAsync(args);
+    return exitCode;
 }
 
 // Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
@@ -56,16 +54,16 @@ try
         .ProducesProblem(StatusCodes.Status403Forbidden)
         .MapEcho()
         .MapWebSocketEcho()
-        .MapWhoAmI();
+        .MapWhoAmI()
+        .MapIndex();
 
     app.LogListeningOnStart();
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is OptionsValidationException or UnixSocketFileException or PlatformNotSupportedException or IOException)
+catch (Exception e) when (e is not HostAbortedException) // that one is how test hosts take the built app
 {
-    await Console.Error.WriteLineAsync($"echoapi: {e.Message}");
-    return 1;
+    return await StartupFailure.ReportAsync(e, builder.Configuration);
 }
 
 /// <summary>The service's entry point; public so tests can host it.</summary>

@@ -104,7 +104,7 @@ public sealed class ProcessSmokeTests : IAsyncLifetime
 
         await using var dead = EchoApiProcess.Start(["--health", "--socket", _directory.File("nothing.sock")]);
         Assert.Equal(1, await dead.WaitForExitAsync());
-        Assert.Contains("is not healthy", dead.Stderr, StringComparison.Ordinal);
+        Assert.Contains("no socket at", dead.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -23,6 +23,12 @@ internal static class HealthProbe
             path = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
         }
 
+        if (!UnixSocketPaths.IsAbstract(path) && !Path.Exists(path))
+        {
+            await Console.Error.WriteLineAsync($"echoapi: no socket at {path} (is the service running?)");
+            return 1;
+        }
+
         using var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -46,6 +52,12 @@ internal static class HealthProbe
             var answer = await client.GetStringAsync(new Uri("http://localhost/healthz"));
             await Console.Out.WriteLineAsync($"{path}: {answer}");
             return answer == "ok" ? 0 : 1;
+        }
+        catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.AddressNotAvailable })
+        {
+            // A file nobody listens on (left by a killed instance), or an abstract name nobody holds.
+            await Console.Error.WriteLineAsync($"echoapi: nothing listens on {path} (is the service running?)");
+            return 1;
         }
         catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
         {

@@ -19,8 +19,11 @@ public static class EchoApiSocketsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
 
-        // Settings: bound from "EchoApi", checked before the socket exists.
+        // Settings: read as typed (unknown keys, values that do not convert), bound from "EchoApi", checked
+        // before the socket exists; a failure is one line on stderr, not the host's stack trace.
+        builder.Services.AddOptions<EchoApiOptions>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
+        StartupFailure.QuietHostErrors(builder.Logging, builder.Configuration);
         builder.Services.AddSingleton<EchoApiOptionsSetup>();
         builder.Services.AddSingleton<IPostConfigureOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
         builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());

@@ -23,7 +23,21 @@ public static class EchoApiStartupLog
                 return;
             }
 
-            app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+            // curl spells an abstract name without its '@' (--unix-socket @name dials a file named "@name").
+            if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(options.SocketPath!))
+            {
+                app.Logger.ListeningAbstract(options.SocketPath!, options.OwnerUserId!.Value, options.SocketPath![1..]);
+            }
+            else
+            {
+                app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.SocketGroup))
+            {
+                app.Logger.GroupCanConnectButIsRefused(options.SocketGroup, options.OwnerUserId!.Value);
+            }
+
             if (!string.IsNullOrEmpty(options.OwnerSocketPath))
             {
                 app.Logger.ListeningForOwner(options.OwnerSocketPath, options.OwnerUserId!.Value);
@@ -31,7 +45,14 @@ public static class EchoApiStartupLog
 
             if (!string.IsNullOrEmpty(options.LineSocketPath))
             {
-                app.Logger.ListeningForLines(options.LineSocketPath);
+                if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(options.LineSocketPath))
+                {
+                    app.Logger.ListeningForLinesAbstract(options.LineSocketPath, options.LineSocketPath[1..]);
+                }
+                else
+                {
+                    app.Logger.ListeningForLines(options.LineSocketPath);
+                }
             }
         });
         return app;

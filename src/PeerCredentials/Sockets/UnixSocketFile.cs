@@ -14,14 +14,23 @@ internal static class UnixSocketFile
     /// <summary>
     /// Makes sure the directory exists, is a real directory (not a symbolic link) and belongs to this
     /// process's uid; creates it 0700 when missing, or 0710 owned by <paramref name="groupId"/> so that
-    /// the group can reach a socket it is given.
+    /// the group can reach a socket it is given (0711 when <paramref name="othersMayConnect"/>). An existing
+    /// directory of ours that would keep them from the socket gets the missing search bits.
     /// </summary>
-    public static void PrepareDirectory(string directory, uint? groupId = null)
+    public static void PrepareDirectory(string directory, uint? groupId = null, bool othersMayConnect = false)
     {
         var created = false;
         if (Libc.LStat(directory) is null)
         {
-            Directory.CreateDirectory(directory, PrivateDirectory);
+            try
+            {
+                Directory.CreateDirectory(directory, PrivateDirectory);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new UnixSocketFileException($"Cannot create socket directory '{directory}': permission denied for uid {UnixAccounts.EffectiveUserId}. Create it yourself (mkdir -m 0700 '{directory}') or choose a socket path in a directory you can write to.", e);
+            }
+
             created = true;
         }
 
@@ -46,7 +55,7 @@ internal static class UnixSocketFile
 
         if (created)
         {
-            var mode = groupId is null ? PrivateDirectory : PrivateDirectory | UnixFileMode.GroupExecute;
+            var mode = PrivateDirectory | (groupId is null ? 0 : UnixFileMode.GroupExecute) | (othersMayConnect ? UnixFileMode.GroupExecute | UnixFileMode.OtherExecute : 0);
             if (groupId is { } gid)
             {
                 Libc.LChangeGroup(directory, gid);
@@ -58,6 +67,38 @@ internal static class UnixSocketFile
         {
             // Others could replace our socket file with their own (socket squatting).
             throw new UnixSocketFileException($"Socket directory '{directory}' is writable by others (mode {Convert.ToString((int)found.Permissions, 8)}); they could replace the socket. Use a directory only its owner can write to.");
+        }
+        else
+        {
+            MatchSocketAccess(directory, found, groupId, othersMayConnect);
+        }
+    }
+
+    // An existing directory (say 0700 from an earlier default run) would keep out the group or the others
+    // that the socket's mode lets in. Search bits only are added, never read or write; a group is set only
+    // on a directory that gives its group nothing yet, so no other group loses access.
+    private static void MatchSocketAccess(string directory, FileIdentity found, uint? groupId, bool othersMayConnect)
+    {
+        var mode = found.Permissions;
+        if (othersMayConnect)
+        {
+            // Members of the directory's group are judged by its group bits, not the others' bits.
+            mode |= UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        }
+        else if (groupId is { } gid && (mode & UnixFileMode.OtherExecute) == 0 && !(found.Gid == gid && (mode & UnixFileMode.GroupExecute) != 0))
+        {
+            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute)) != 0)
+            {
+                throw new UnixSocketFileException($"Socket directory '{directory}' (mode {Convert.ToString((int)found.Permissions, 8)}, gid {found.Gid}) keeps gid {gid} from the socket; run 'chgrp {gid} {directory} && chmod 0710 {directory}', or remove the directory so the service creates it.");
+            }
+
+            Libc.LChangeGroup(directory, gid);
+            mode |= UnixFileMode.GroupExecute;
+        }
+
+        if (mode != found.Permissions)
+        {
+            File.SetUnixFileMode(directory, mode);
         }
     }
 

@@ -40,7 +40,7 @@ internal sealed class UnixSocketFileBinder(ILogger<UnixSocketFileBinder> logger)
                 : throw new UnixSocketFileException($"Socket group '{group}' does not exist.");
         }
 
-        UnixSocketFile.PrepareDirectory(Path.GetDirectoryName(path)!, gid);
+        UnixSocketFile.PrepareDirectory(Path.GetDirectoryName(path)!, gid, (options.Mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0);
 
         // One instance per path: an advisory lock (FileShare.None is flock on Linux), held for the
         // process's life, so two starting instances cannot both take a socket for stale.
