@@ -9,6 +9,8 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -21,6 +23,9 @@ if (args.Contains(HealthProbe.Switch))
 {
     return await HealthProbe.RunAsync(args);
 }
+
+// A native AOT binary keeps the soft descriptor limit it was started with (1024 under systemd).
+var descriptors = OpenFileLimit.RaiseToHardLimit();
 
 // Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -111,8 +116,11 @@ builder.Services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOp
 builder.Services.AddEchoApiOpenApi();
 
 builder.Services.AddProblemDetails();
-// Nothing here protects data; keep authentication's key ring in memory instead of on disk.
+// Nothing here protects data; keep authentication's key ring in memory instead of on disk. The ephemeral
+// provider alone does not: data protection's hosted service still loads a key ring at start, from a store
+// in ~/.aspnet and with a warning about its missing encryptor, unless the key manager has both of its own.
 builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+builder.Services.Configure<KeyManagementOptions>(keys => (keys.XmlRepository, keys.XmlEncryptor) = (new InMemoryXmlRepository(), new NullXmlEncryptor()));
 builder.Services.ConfigureHttpJsonOptions(json =>
 {
     json.SerializerOptions.TypeInfoResolverChain.Insert(0, EchoApiJsonContext.Default);
@@ -124,6 +132,7 @@ builder.Services.ConfigureHttpJsonOptions(json =>
 try
 {
     var app = builder.Build();
+    app.Logger.DescriptorBudget(descriptors);
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
