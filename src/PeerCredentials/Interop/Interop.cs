@@ -252,7 +252,6 @@ internal static unsafe partial class Libc
 
     internal const int EAGAIN = 11; // EWOULDBLOCK on Linux
     internal const int EEXIST = 17;
-    internal const int ENOTDIR = 20;
     internal const int EISDIR = 21;
     internal const int ELOOP = 40;
     private const int EOPNOTSUPP = 95;

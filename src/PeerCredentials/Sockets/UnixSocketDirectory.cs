@@ -42,9 +42,9 @@ internal static class UnixSocketDirectory
         using (parent)
         {
             var name = Path.GetFileName(directory.TrimEnd('/'));
-            if (name.Length == 0)
+            if (name is "" or "." or "..")
             {
-                throw new UnixSocketFileException("A socket directly in '/' is not supported: give it a directory of its own.");
+                throw new UnixSocketFileException($"Socket directory '{directory}' does not end in a plain name: give the socket a directory of its own, named plainly.");
             }
 
             var path = Join(parentPath, name);
