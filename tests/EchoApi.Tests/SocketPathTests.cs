@@ -322,6 +322,11 @@ public sealed class SocketPathTests : IDisposable
         var output = await server.WaitForOutputAsync("EchoApi listening");
 
         Assert.Contains("Descriptor budget: 4096 open files", output, StringComparison.Ordinal);
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ECHOAPI_EXECUTABLE")))
+        {
+            Assert.Contains("1024 at start", output, StringComparison.Ordinal); // nothing raised it before the service did
+        }
+
         var limits = await File.ReadAllLinesAsync($"/proc/{server.Id.ToString(CultureInfo.InvariantCulture)}/limits", Cancel);
         var openFiles = limits.Single(l => l.StartsWith("Max open files", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("4096", openFiles[3]); // soft
