@@ -13,7 +13,7 @@ public sealed class EchoApiOptions
     };
 
     /// <summary>The HTTP socket's path.</summary>
-    /// <value>Defaults to <c>$XDG_RUNTIME_DIR/echoapi/echo.sock</c>; without it <c>/run/echoapi/echo.sock</c> for root, <c>/tmp/echoapi-UID/echo.sock</c> otherwise.</value>
+    /// <value>Defaults to <c>$XDG_RUNTIME_DIR/echoapi/echo.sock</c> (when that directory is the process's own); without it <c>/run/echoapi/echo.sock</c> for root, <c>/tmp/echoapi-UID/echo.sock</c> otherwise.</value>
     public string? SocketPath { get; set; }
 
     /// <summary>The socket file's mode, in octal.</summary>

@@ -32,6 +32,27 @@ internal static partial class LoggingExtensions
     [LoggerMessage(13, LogLevel.Warning, "EchoApi:OwnerSocketPath ({OwnerSocketPath}) is not served: under socket activation systemd makes every socket. Give the owner a socket unit of its own instead (SocketMode=0600, FileDescriptorName=owner, Service=echoapi.service).")]
     public static partial void OwnerSocketIgnoredUnderSystemd(this ILogger logger, string ownerSocketPath);
 
+    [LoggerMessage(14, LogLevel.Information, "Descriptor budget: {Soft} open files (soft RLIMIT_NOFILE, {Before} at start; hard limit {Hard}).")]
+    private static partial void DescriptorBudget(this ILogger logger, string soft, string before, string hard);
+
+    [LoggerMessage(15, LogLevel.Warning, "Descriptor budget: {Soft} open files; the soft RLIMIT_NOFILE could not be raised to the hard limit {Hard}: {Error}")]
+    private static partial void DescriptorLimitNotRaised(this ILogger logger, string soft, string hard, string error);
+
+    /// <summary>Logs how many descriptors the process may have open, and whether raising the limit failed.</summary>
+    public static void DescriptorBudget(this ILogger logger, PeerCredentials.Sockets.OpenFileLimit limit)
+    {
+        if (limit.Error is { } error)
+        {
+            logger.DescriptorLimitNotRaised(Count(limit.Soft), Count(limit.Hard), error);
+        }
+        else
+        {
+            logger.DescriptorBudget(Count(limit.Soft), Count(limit.Before), Count(limit.Hard));
+        }
+
+        static string Count(ulong value) => value == ulong.MaxValue ? "unlimited" : value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [LoggerMessage(10, LogLevel.Debug, "Echo on connection {ConnectionId} ended early: {Reason}")]
     public static partial void EchoBrokenOff(this ILogger logger, string connectionId, string reason);
 

@@ -5,12 +5,16 @@ using EchoApi.Health;
 using EchoApi.Hosting;
 using EchoApi.Identity;
 using EchoApi.OpenApi;
+using PeerCredentials.Sockets;
 
 // --help, --version, and --health (a container health check without shell or curl); a switch it does not know stops it.
 if (await CommandLine.HandleAsync(args) is { } exitCode)
 {
     return exitCode;
 }
+
+// A native AOT binary keeps the soft descriptor limit it was started with (1024 under systemd).
+var descriptors = OpenFileLimit.RaiseToHardLimit();
 
 // Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -39,6 +43,7 @@ builder.Services.ConfigureHttpJsonOptions(json =>
 try
 {
     var app = builder.Build();
+    app.Logger.DescriptorBudget(descriptors);
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();

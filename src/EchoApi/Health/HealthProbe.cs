@@ -23,6 +23,13 @@ internal static class HealthProbe
             path = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
         }
 
+        // A socket in a directory that another uid can change may be that uid's, answering "ok" for the service.
+        if (UnixSocketPaths.FindUnsafeDirectory(path) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"echoapi: {path} is not trusted: {problem}");
+            return 1;
+        }
+
         if (!UnixSocketPaths.IsAbstract(path) && !Path.Exists(path))
         {
             await Console.Error.WriteLineAsync($"echoapi: no socket at {path} (is the service running?)");

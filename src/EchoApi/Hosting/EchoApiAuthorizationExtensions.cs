@@ -1,4 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
 using PeerCredentials.Authentication;
 
@@ -16,6 +19,12 @@ public static class EchoApiAuthorizationExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
+
+        // Authentication brings data protection, and nothing here protects data. The ephemeral provider
+        // alone does not keep it off the disk: its hosted service still loads a key ring at start, from a
+        // store in ~/.aspnet and with a warning about its missing encryptor, unless the key manager has both.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.Configure<KeyManagementOptions>(keys => (keys.XmlRepository, keys.XmlEncryptor) = (new InMemoryXmlRepository(), new NullXmlEncryptor()));
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOptions>>((authorization, echo) =>
         {

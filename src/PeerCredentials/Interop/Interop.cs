@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace PeerCredentials.Interop;
 
@@ -18,6 +19,7 @@ internal static unsafe partial class Libc
 
     internal const int ENOENT = 2;
     internal const int ERANGE = 34;
+    internal const int ENOSYS = 38;
 
     [LibraryImport(LibraryName, EntryPoint = "geteuid")]
     internal static partial uint GetEffectiveUserId();
@@ -36,9 +38,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int StatX(int dirfd, string path, int flags, uint mask, byte* statxbuf);
-
-    [LibraryImport(LibraryName, EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int LChown(string path, uint owner, uint group);
 
     [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
     private static partial int CreateSocket(int domain, int type, int protocol);
@@ -233,6 +232,11 @@ internal static unsafe partial class Libc
             throw new IOException($"Cannot inspect '{path}': {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
         }
 
+        return ReadStatx(buf);
+    }
+
+    private static FileIdentity ReadStatx(byte* buf)
+    {
         return new FileIdentity(
             Uid: *(uint*)(buf + 20),
             Gid: *(uint*)(buf + 24),
@@ -242,15 +246,271 @@ internal static unsafe partial class Libc
             DeviceMinor: *(uint*)(buf + 140));
     }
 
-    /// <summary>Changes the group of the file at <paramref name="path"/> (not following a symbolic link).</summary>
-    internal static void LChangeGroup(string path, uint gid)
+    // Directory handles: a path is checked one directory at a time, each opened relative to the one
+    // before, and then acted on through the handles that were checked (openat, statx, fchmod, ...),
+    // so that nothing is ever decided about one file and done to another that a rename put there.
+
+    internal const int EAGAIN = 11; // EWOULDBLOCK on Linux
+    internal const int EEXIST = 17;
+    internal const int EISDIR = 21;
+    internal const int ELOOP = 40;
+    private const int EOPNOTSUPP = 95;
+
+    private const int ORdOnly = 0;
+    private const int ORdWr = 2;
+    private const int OCreat = 0x40;
+    private const int OCloExec = 0x80000;
+    private const int OPath = 0x200000;
+    private const int AtEmptyPath = 0x1000;
+    private const int LockExclusive = 2, LockNonBlocking = 4;
+    private const int RLimitNoFile = 7;
+
+    // O_DIRECTORY and O_NOFOLLOW are the open flags whose values differ between Linux architectures.
+    private static readonly bool ArmOpenFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Armv6 or Architecture.Arm64 or Architecture.Ppc64le;
+    private static readonly int ODirectory = ArmOpenFlags ? 0x4000 : 0x10000;
+    private static readonly int ONoFollow = ArmOpenFlags ? 0x8000 : 0x20000;
+
+    // openat(2) is variadic in C (its mode is "..."). On the Linux ABIs .NET runs on (x86-64 System V,
+    // AAPCS64, ...) a variadic integer is passed exactly like a fixed one, so it is declared fixed here.
+    [LibraryImport(LibraryName, EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenAt(SafeFileHandle dirfd, string path, int flags, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenAt(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int StatX(SafeFileHandle dirfd, string path, int flags, uint mask, byte* statxbuf);
+
+    [LibraryImport(LibraryName, EntryPoint = "mkdirat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MkDirAt(SafeFileHandle dirfd, string path, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "readlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint ReadLinkAt(SafeFileHandle dirfd, string path, byte* buf, nuint size);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FChMod(SafeFileHandle fd, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmodat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int FChModAt(SafeFileHandle dirfd, string path, uint mode, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int ChMod(string path, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchownat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int FChOwnAt(SafeFileHandle dirfd, string path, uint owner, uint group, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "unlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int UnlinkAt(SafeFileHandle dirfd, string path, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
+    private static partial int FLock(SafeFileHandle fd, int operation);
+
+    [LibraryImport(LibraryName, EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, RLimit* limit);
+
+    [LibraryImport(LibraryName, EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, RLimit* limit);
+
+    // rlim_t is unsigned long on Linux, in glibc and musl alike.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
     {
-        if (LChown(path, uint.MaxValue, gid) != 0)
+        public nuint Current;
+        public nuint Maximum;
+    }
+
+    /// <summary>A handle on the root directory, where every checked walk starts.</summary>
+    internal static SafeFileHandle OpenRoot()
+    {
+        var fd = OpenAt(AtFdCwd, "/", OPath | ODirectory | OCloExec, 0);
+        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Failure("open", "/", Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>
+    /// Opens <paramref name="name"/> in <paramref name="directory"/> as it is, a symbolic link included
+    /// (<c>O_PATH | O_NOFOLLOW</c>): a handle to inspect it through, that grants no access to its content.
+    /// </summary>
+    /// <returns>0 and the handle, or the errno (ENOENT: nothing there).</returns>
+    internal static int TryOpenNoFollow(SafeFileHandle directory, string name, out SafeFileHandle? handle)
+        => TryOpen(directory, name, OPath | ONoFollow | OCloExec, 0, out handle);
+
+    /// <summary>A readable handle on the directory that <paramref name="pathHandle"/> (an <c>O_PATH</c> handle) is, for <c>fchmod</c> and friends.</summary>
+    internal static SafeFileHandle ReopenDirectory(SafeFileHandle pathHandle, string path)
+    {
+        var errno = TryOpen(pathHandle, ".", ORdOnly | ODirectory | OCloExec, 0, out var handle);
+        return handle ?? throw Failure("open", path, errno);
+    }
+
+    /// <summary>
+    /// Opens or creates the lock file <paramref name="name"/> in <paramref name="directory"/>, mode 0600
+    /// when created, never through a symbolic link (<c>O_NOFOLLOW</c>: ELOOP instead).
+    /// </summary>
+    /// <returns>0 and the handle, or the errno.</returns>
+    internal static int TryOpenLockFile(SafeFileHandle directory, string name, out SafeFileHandle? handle)
+        => TryOpen(directory, name, ORdWr | OCreat | ONoFollow | OCloExec, 0b110_000_000, out handle);
+
+    private static int TryOpen(SafeFileHandle directory, string name, int flags, uint mode, out SafeFileHandle? handle)
+    {
+        var fd = OpenAt(directory, name, flags, mode);
+        if (fd < 0)
+        {
+            handle = null;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        handle = new SafeFileHandle(fd, ownsHandle: true);
+        return 0;
+    }
+
+    /// <summary>What <paramref name="handle"/> is (for a symbolic link opened with <c>O_PATH</c>: the link itself).</summary>
+    internal static FileIdentity Stat(SafeFileHandle handle, string path)
+    {
+        byte* buf = stackalloc byte[256];
+        return StatX(handle, string.Empty, AtEmptyPath | AtSymlinkNoFollow, StatxBasicStats, buf) == 0
+            ? ReadStatx(buf)
+            : throw Failure("statx", path, Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>What is at <paramref name="name"/> in <paramref name="directory"/>, not following a link; <see langword="null"/> when nothing is.</summary>
+    internal static FileIdentity? StatAt(SafeFileHandle directory, string name, string path)
+    {
+        byte* buf = stackalloc byte[256];
+        if (StatX(directory, name, AtSymlinkNoFollow, StatxBasicStats, buf) == 0)
+        {
+            return ReadStatx(buf);
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ENOENT ? null : throw Failure("statx", path, errno);
+    }
+
+    /// <summary>The target of the symbolic link that <paramref name="link"/> (an <c>O_PATH</c> handle) is.</summary>
+    internal static string ReadLink(SafeFileHandle link, string path)
+    {
+        const int PathMax = 4096;
+        byte* buf = stackalloc byte[PathMax];
+        var length = ReadLinkAt(link, string.Empty, buf, PathMax);
+        return length >= 0 && length < PathMax
+            ? System.Text.Encoding.UTF8.GetString(buf, (int)length)
+            : throw Failure("readlink", path, length < 0 ? Marshal.GetLastPInvokeError() : ERANGE);
+    }
+
+    /// <summary>Creates the directory <paramref name="name"/> in <paramref name="directory"/>; <see langword="false"/> when something is already there.</summary>
+    internal static bool MakeDirectoryAt(SafeFileHandle directory, string name, UnixFileMode mode, string path)
+    {
+        if (MkDirAt(directory, name, (uint)mode) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw Failure("mkdir", path, errno);
+    }
+
+    /// <summary>Sets the mode of the open file <paramref name="handle"/>, whatever the umask.</summary>
+    internal static void ChangeMode(SafeFileHandle handle, UnixFileMode mode, string path)
+    {
+        if (FChMod(handle, (uint)mode) != 0)
+        {
+            throw Failure("fchmod", path, Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>
+    /// Sets the mode of <paramref name="name"/> in <paramref name="directory"/>, never through a symbolic
+    /// link. <paramref name="file"/> is an <c>O_PATH</c> handle on it: the C libraries' own way, for C
+    /// libraries that do not have one (glibc before 2.32), is a chmod of its <c>/proc/self/fd</c> entry,
+    /// which names that very inode.
+    /// </summary>
+    internal static void ChangeModeNoFollow(SafeFileHandle directory, string name, SafeFileHandle file, UnixFileMode mode, string path)
+    {
+        if (FChModAt(directory, name, (uint)mode, AtSymlinkNoFollow) == 0)
+        {
+            return;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is not (EOPNOTSUPP or ENOSYS))
+        {
+            throw Failure("fchmodat", path, errno);
+        }
+
+        var added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            var viaProc = "/proc/self/fd/" + file.DangerousGetHandle().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (ChMod(viaProc, (uint)mode) != 0)
+            {
+                throw Failure("chmod", path, Marshal.GetLastPInvokeError());
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Gives the file <paramref name="handle"/> (any handle, <c>O_PATH</c> included) to group <paramref name="gid"/>.</summary>
+    internal static void ChangeGroup(SafeFileHandle handle, uint gid, string path)
+    {
+        if (FChOwnAt(handle, string.Empty, uint.MaxValue, gid, AtEmptyPath) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             throw new IOException($"Cannot give '{path}' to group {gid}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
         }
     }
+
+    /// <summary>Removes <paramref name="name"/> from <paramref name="directory"/> (a link is removed, never followed); <see langword="false"/> when nothing was there.</summary>
+    internal static bool UnlinkFrom(SafeFileHandle directory, string name, string path)
+    {
+        if (UnlinkAt(directory, name, 0) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ENOENT ? false : throw Failure("unlink", path, errno);
+    }
+
+    /// <summary>Takes an exclusive <c>flock</c> on <paramref name="handle"/> without waiting; <see langword="false"/> when another holds it.</summary>
+    internal static bool TryLockExclusive(SafeFileHandle handle, string path)
+    {
+        if (FLock(handle, LockExclusive | LockNonBlocking) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EAGAIN ? false : throw Failure("flock", path, errno);
+    }
+
+    /// <summary>The soft and hard <c>RLIMIT_NOFILE</c>; <see cref="ulong.MaxValue"/> for no limit.</summary>
+    internal static (ulong Soft, ulong Hard) GetOpenFileLimit()
+    {
+        RLimit limit;
+        return GetRLimit(RLimitNoFile, &limit) == 0
+            ? (Widen(limit.Current), Widen(limit.Maximum))
+            : throw Failure("getrlimit", "RLIMIT_NOFILE", Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>Sets the soft <c>RLIMIT_NOFILE</c>, keeping the hard one; 0 or the errno.</summary>
+    internal static int TrySetOpenFileLimit(ulong soft, ulong hard)
+    {
+        var limit = new RLimit { Current = Narrow(soft), Maximum = Narrow(hard) };
+        return SetRLimit(RLimitNoFile, &limit) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    // RLIM_INFINITY is all ones in rlim_t's width.
+    private static ulong Widen(nuint value) => value == nuint.MaxValue ? ulong.MaxValue : value;
+
+    private static nuint Narrow(ulong value) => value >= nuint.MaxValue ? nuint.MaxValue : (nuint)value;
+
+    private static IOException Failure(string call, string path, int errno)
+        => new($"{call}('{path}') failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
 }
 
 /// <summary>What <c>lstat</c> says about a path: enough to tell its type and owner and to recognise it later.</summary>

@@ -1,104 +1,70 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using PeerCredentials.Interop;
 
 namespace PeerCredentials.Sockets;
 
 /// <summary>
-/// The checks around a socket file: a private directory, and never deleting anything that is not a
-/// stale socket.
+/// The files in a socket directory: the one-instance lock, the socket's mode and group, and never
+/// deleting anything that is not a stale socket. Each acts through a handle on the directory that
+/// <see cref="UnixSocketDirectory.Open"/> checked, never through a path that a symbolic link could redirect.
 /// </summary>
 internal static class UnixSocketFile
 {
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode LockFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>
-    /// Makes sure the directory exists, is a real directory (not a symbolic link) and belongs to this
-    /// process's uid; creates it 0700 when missing, or 0710 owned by <paramref name="groupId"/> so that
-    /// the group can reach a socket it is given (0711 when <paramref name="othersMayConnect"/>). An existing
-    /// directory of ours that would keep them from the socket gets the missing search bits.
+    /// Opens <c>name.lock</c> in <paramref name="directory"/> (created 0600, never through a symbolic
+    /// link) and takes its <c>flock</c> for the process's life: two starting instances cannot both take a
+    /// socket for stale. Only the owner can open it, so no one else can hold the lock and block a restart.
     /// </summary>
-    public static void PrepareDirectory(string directory, uint? groupId = null, bool othersMayConnect = false)
+    /// <exception cref="UnixSocketFileException">The lock is held, or something other than a lock file of ours is at its path.</exception>
+    public static SafeFileHandle Lock(SafeFileHandle directory, string socketPath)
     {
-        var created = false;
-        if (Libc.LStat(directory) is null)
+        var name = Path.GetFileName(socketPath) + ".lock";
+        var path = socketPath + ".lock";
+        var errno = Libc.TryOpenLockFile(directory, name, out var handle);
+        if (handle is null)
         {
-            try
+            throw errno switch
             {
-                Directory.CreateDirectory(directory, PrivateDirectory);
-            }
-            catch (UnauthorizedAccessException e)
+                Libc.ELOOP => new UnixSocketFileException($"Lock file '{path}' is a symbolic link; refusing to follow it. Remove it yourself."),
+                Libc.EISDIR => new UnixSocketFileException($"Lock file '{path}' is a directory, not a lock file. Remove it yourself or choose another socket path."),
+                _ => new UnixSocketFileException($"Cannot open lock file '{path}': {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})."),
+            };
+        }
+
+        try
+        {
+            var found = Libc.Stat(handle, path);
+            if ((found.Mode & 0xF000) != 0x8000)
             {
-                throw new UnixSocketFileException($"Cannot create socket directory '{directory}': permission denied for uid {UnixAccounts.EffectiveUserId}. Create it yourself (mkdir -m 0700 '{directory}') or choose a socket path in a directory you can write to.", e);
-            }
-
-            created = true;
-        }
-
-        // Checked before anything is changed: whatever is at the path now (even if someone raced us to
-        // it) must be a real directory of ours.
-        var found = Libc.LStat(directory) ?? throw new UnixSocketFileException($"Socket directory '{directory}' vanished while it was being created.");
-        var uid = UnixAccounts.EffectiveUserId;
-        if (found.IsSymbolicLink)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is a symbolic link; refusing to create a socket behind it. Use a real directory owned by uid {uid}.");
-        }
-
-        if (!found.IsDirectory)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is {found.Describe()}, not a directory.");
-        }
-
-        if (found.Uid != uid)
-        {
-            throw new UnixSocketFileException($"Socket directory '{directory}' is owned by uid {found.Uid}, not by this process (uid {uid}); refusing to use it. Use a directory of your own.");
-        }
-
-        if (created)
-        {
-            var mode = PrivateDirectory | (groupId is null ? 0 : UnixFileMode.GroupExecute) | (othersMayConnect ? UnixFileMode.GroupExecute | UnixFileMode.OtherExecute : 0);
-            if (groupId is { } gid)
-            {
-                Libc.LChangeGroup(directory, gid);
+                throw new UnixSocketFileException($"Lock file '{path}' is {found.Describe()}, not a regular file. Remove it yourself or choose another socket path.");
             }
 
-            File.SetUnixFileMode(directory, mode); // exactly this mode, whatever the umask
-        }
-        else if ((found.Permissions & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            // Others could replace our socket file with their own (socket squatting).
-            throw new UnixSocketFileException($"Socket directory '{directory}' is writable by others (mode {Convert.ToString((int)found.Permissions, 8)}); they could replace the socket. Use a directory only its owner can write to.");
-        }
-        else
-        {
-            MatchSocketAccess(directory, found, groupId, othersMayConnect);
-        }
-    }
-
-    // An existing directory (say 0700 from an earlier default run) would keep out the group or the others
-    // that the socket's mode lets in. Search bits only are added, never read or write; a group is set only
-    // on a directory that gives its group nothing yet, so no other group loses access.
-    private static void MatchSocketAccess(string directory, FileIdentity found, uint? groupId, bool othersMayConnect)
-    {
-        var mode = found.Permissions;
-        if (othersMayConnect)
-        {
-            // Members of the directory's group are judged by its group bits, not the others' bits.
-            mode |= UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-        }
-        else if (groupId is { } gid && (mode & UnixFileMode.OtherExecute) == 0 && !(found.Gid == gid && (mode & UnixFileMode.GroupExecute) != 0))
-        {
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute)) != 0)
+            var uid = UnixAccounts.EffectiveUserId;
+            if (found.Uid != uid)
             {
-                throw new UnixSocketFileException($"Socket directory '{directory}' (mode {Convert.ToString((int)found.Permissions, 8)}, gid {found.Gid}) keeps gid {gid} from the socket; run 'chgrp {gid} {directory} && chmod 0710 {directory}', or remove the directory so the service creates it.");
+                throw new UnixSocketFileException($"Lock file '{path}' is owned by uid {found.Uid}, not by this process (uid {uid}). Remove it yourself.");
             }
 
-            Libc.LChangeGroup(directory, gid);
-            mode |= UnixFileMode.GroupExecute;
-        }
+            if (!Libc.TryLockExclusive(handle, path))
+            {
+                throw new UnixSocketFileException($"Socket '{socketPath}' is in use: another process holds '{path}' (is another instance running?).");
+            }
 
-        if (mode != found.Permissions)
+            if (found.Permissions != LockFileMode)
+            {
+                Libc.ChangeMode(handle, LockFileMode, path); // left 0644 by an older version
+            }
+
+            return handle;
+        }
+        catch
         {
-            File.SetUnixFileMode(directory, mode);
+            handle.Dispose();
+            throw;
         }
     }
 
@@ -107,9 +73,10 @@ internal static class UnixSocketFile
     /// refuses connections is stale and removed; anything else is left untouched and refused.
     /// </summary>
     /// <returns><see langword="true"/> when a stale socket was removed.</returns>
-    public static bool RemoveIfStale(string path)
+    public static bool RemoveIfStale(SafeFileHandle directory, string path)
     {
-        var found = Libc.LStat(path);
+        var name = Path.GetFileName(path);
+        var found = Libc.StatAt(directory, name, path);
         if (found is null)
         {
             return false;
@@ -126,8 +93,53 @@ internal static class UnixSocketFile
         }
 
         // Nothing listens: a leftover of a process that did not clean up (killed, crashed).
-        File.Delete(path);
+        Libc.UnlinkFrom(directory, name, path);
         return true;
+    }
+
+    /// <summary>
+    /// Sets the mode and group of the socket just bound at <paramref name="path"/>, before <c>listen()</c>,
+    /// and makes sure the file the path names is the one in the checked <paramref name="directory"/>.
+    /// </summary>
+    /// <returns>The socket file's identity, to recognise it at shutdown.</returns>
+    public static FileIdentity SetModeAndGroup(SafeFileHandle directory, string path, UnixFileMode mode, uint? groupId)
+    {
+        // bind() takes a path and creates the file with the umask's mode; from here on only handles are
+        // used. The socket is opened O_PATH|O_NOFOLLOW (a link at its name would be opened as a link and
+        // refused), its group set through that handle, its mode set without following a link (fchmodat
+        // with AT_SYMLINK_NOFOLLOW), and the result read back through the handle: if a rename had put
+        // another file at the name in between, the socket we hold would not show the mode, and we refuse.
+        // A umask around bind() would do without the chmod, but the umask is the whole process's, and
+        // other threads may create files meanwhile.
+        var name = Path.GetFileName(path);
+        var errno = Libc.TryOpenNoFollow(directory, name, out var handle);
+        using var socketFile = handle ?? throw new UnixSocketFileException($"Socket '{path}' cannot be opened right after it was bound: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+        var bound = Libc.Stat(socketFile, path);
+        var uid = UnixAccounts.EffectiveUserId;
+        if (!bound.IsSocket || bound.Uid != uid)
+        {
+            throw new UnixSocketFileException($"'{path}' is {bound.Describe()} of uid {bound.Uid} right after this process (uid {uid}) bound a socket there; refusing to listen.");
+        }
+
+        // The path bind() resolved and the checked directory must name the same file.
+        if (Libc.LStat(path) is not { } byPath || !byPath.IsSameFileAs(bound))
+        {
+            throw new UnixSocketFileException($"Socket '{path}' is not in the directory that was checked: a directory on its path changed during the start. Refusing to listen.");
+        }
+
+        if (groupId is { } gid)
+        {
+            Libc.ChangeGroup(socketFile, gid, path);
+        }
+
+        Libc.ChangeModeNoFollow(directory, name, socketFile, mode, path);
+        var result = Libc.Stat(socketFile, path);
+        if (result.Permissions != mode || (groupId is { } group && result.Gid != group))
+        {
+            throw new UnixSocketFileException($"Socket '{path}' did not take mode {Convert.ToString((int)mode, 8)}: the file at its name changed during the start. Refusing to listen.");
+        }
+
+        return result;
     }
 
     private static bool IsListening(string path)
