@@ -17,6 +17,9 @@ internal static partial class LoggingExtensions
     [LoggerMessage(5, LogLevel.Information, "WebSocket on connection {ConnectionId} ended by a protocol error (close status {CloseStatus}): {Error}")]
     public static partial void WebSocketFailed(this ILogger logger, string connectionId, System.Net.WebSockets.WebSocketCloseStatus? closeStatus, string error);
 
+    [LoggerMessage(14, LogLevel.Information, "WebSocket on connection {ConnectionId}: {Violation}; closing with {Status}.")]
+    public static partial void WebSocketProtocolViolation(this ILogger logger, string connectionId, string violation, int status);
+
     [LoggerMessage(6, LogLevel.Debug, "WebSocket on connection {ConnectionId} aborted.")]
     public static partial void WebSocketAborted(this ILogger logger, string connectionId);
 

@@ -127,7 +127,6 @@ try
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseWebSockets();
     app.UseAuthentication();
     app.UseAuthorization();
 
