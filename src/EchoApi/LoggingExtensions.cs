@@ -5,6 +5,9 @@ internal static partial class LoggingExtensions
     [LoggerMessage(1, LogLevel.Warning, "Echo on connection {ConnectionId} cut off: the chunked body grew past {Limit} bytes after the answer had started.")]
     public static partial void EchoCutOff(this ILogger logger, long limit, string connectionId);
 
+    [LoggerMessage(15, LogLevel.Warning, "Echo on connection {ConnectionId} cut off at shutdown: it was still running when HostOptions.ShutdownTimeout ({ShutdownTimeout}) ran out.")]
+    public static partial void EchoCutOffAtShutdown(this ILogger logger, string connectionId, TimeSpan shutdownTimeout);
+
     [LoggerMessage(2, LogLevel.Information, "EchoApi listening on {SocketPath} (owner uid {OwnerUid}). Try: curl --unix-socket {SocketPath} -d hello http://localhost/echo")]
     public static partial void Listening(this ILogger logger, string socketPath, uint ownerUid);
 

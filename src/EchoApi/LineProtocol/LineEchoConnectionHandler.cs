@@ -158,10 +158,11 @@ internal sealed class LineEchoConnectionHandler(
     /// Sends the last line, then reads and drops what the peer still sends, for a bounded time and
     /// amount: closing a Unix socket with unread input resets it, and the peer would lose the line.
     /// </summary>
-    private async Task EndAsync(IDuplexPipe transport, byte[] message)
+    private static async Task EndAsync(IDuplexPipe transport, byte[] message)
     {
-        using var drain = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
-        drain.CancelAfter(DrainTime);
+        // Not linked to ApplicationStopping: at shutdown that token is cancelled already, and the write of
+        // "Server shutting down" would be the first thing it stopped. DrainTime bounds it instead.
+        using var drain = new CancellationTokenSource(DrainTime);
         try
         {
             await transport.Output.WriteAsync(message, drain.Token);
@@ -179,7 +180,7 @@ internal sealed class LineEchoConnectionHandler(
         }
         catch (OperationCanceledException)
         {
-            // Drained long enough, or shutting down.
+            // Drained long enough.
         }
         catch (ConnectionResetException)
         {
