@@ -5,6 +5,9 @@ internal static partial class LoggingExtensions
     [LoggerMessage(1, LogLevel.Warning, "Echo on connection {ConnectionId} cut off: the chunked body grew past {Limit} bytes after the answer had started.")]
     public static partial void EchoCutOff(this ILogger logger, long limit, string connectionId);
 
+    [LoggerMessage(15, LogLevel.Warning, "Echo on connection {ConnectionId} cut off at shutdown: it was still running when HostOptions.ShutdownTimeout ({ShutdownTimeout}) ran out.")]
+    public static partial void EchoCutOffAtShutdown(this ILogger logger, string connectionId, TimeSpan shutdownTimeout);
+
     [LoggerMessage(2, LogLevel.Information, "EchoApi listening on {SocketPath} (owner uid {OwnerUid}). Try: curl --unix-socket {SocketPath} -d hello http://localhost/echo")]
     public static partial void Listening(this ILogger logger, string socketPath, uint ownerUid);
 
@@ -16,6 +19,9 @@ internal static partial class LoggingExtensions
 
     [LoggerMessage(5, LogLevel.Information, "WebSocket on connection {ConnectionId} ended by a protocol error (close status {CloseStatus}): {Error}")]
     public static partial void WebSocketFailed(this ILogger logger, string connectionId, System.Net.WebSockets.WebSocketCloseStatus? closeStatus, string error);
+
+    [LoggerMessage(14, LogLevel.Information, "WebSocket on connection {ConnectionId}: {Violation}; closing with {Status}.")]
+    public static partial void WebSocketProtocolViolation(this ILogger logger, string connectionId, string violation, int status);
 
     [LoggerMessage(6, LogLevel.Debug, "WebSocket on connection {ConnectionId} aborted.")]
     public static partial void WebSocketAborted(this ILogger logger, string connectionId);
@@ -32,10 +38,10 @@ internal static partial class LoggingExtensions
     [LoggerMessage(13, LogLevel.Warning, "EchoApi:OwnerSocketPath ({OwnerSocketPath}) is not served: under socket activation systemd makes every socket. Give the owner a socket unit of its own instead (SocketMode=0600, FileDescriptorName=owner, Service=echoapi.service).")]
     public static partial void OwnerSocketIgnoredUnderSystemd(this ILogger logger, string ownerSocketPath);
 
-    [LoggerMessage(14, LogLevel.Information, "Descriptor budget: {Soft} open files (soft RLIMIT_NOFILE, {Before} at start; hard limit {Hard}).")]
+    [LoggerMessage(16, LogLevel.Information, "Descriptor budget: {Soft} open files (soft RLIMIT_NOFILE, {Before} at start; hard limit {Hard}).")]
     private static partial void DescriptorBudget(this ILogger logger, string soft, string before, string hard);
 
-    [LoggerMessage(15, LogLevel.Warning, "Descriptor budget: {Soft} open files; the soft RLIMIT_NOFILE could not be raised to the hard limit {Hard}: {Error}")]
+    [LoggerMessage(17, LogLevel.Warning, "Descriptor budget: {Soft} open files; the soft RLIMIT_NOFILE could not be raised to the hard limit {Hard}: {Error}")]
     private static partial void DescriptorLimitNotRaised(this ILogger logger, string soft, string hard, string error);
 
     /// <summary>Logs how many descriptors the process may have open, and whether raising the limit failed.</summary>

@@ -48,7 +48,6 @@ try
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseLocalRequestGuard();
-    app.UseWebSockets();
     app.UseAuthentication();
     app.UseAuthorization();
 

@@ -26,7 +26,7 @@ public sealed class OpenApiTests
         AssertResponses(document, "/echo", HttpMethod.Post, "200", "401", "403", "413");
         AssertResponses(document, "/whoami", HttpMethod.Get, "200", "401", "403");
         AssertResponses(document, "/healthz", HttpMethod.Get, "200");
-        AssertResponses(document, "/echo/ws", HttpMethod.Get, "101", "401", "403", "426");
+        AssertResponses(document, "/echo/ws", HttpMethod.Get, "101", "400", "401", "403", "426");
 
         var echo = document.Paths["/echo"].Operations![HttpMethod.Post];
         Assert.Equal(["text/plain", "application/octet-stream"], echo.RequestBody!.Content!.Keys);

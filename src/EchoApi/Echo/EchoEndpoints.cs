@@ -18,7 +18,7 @@ public static class EchoEndpoints
         return group;
     }
 
-    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(HttpContext context, IOptions<EchoApiOptions> options, ILogger<EchoApiOptions> logger)
+    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(HttpContext context, IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime, ILogger<EchoApiOptions> logger)
     {
         var request = context.Request;
         var response = context.Response;
@@ -53,6 +53,14 @@ public static class EchoEndpoints
             logger.EchoCutOff(limit, context.Connection.Id);
             context.Abort();
         }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Kestrel aborts what still runs at HostOptions.ShutdownTimeout, and the read or write in flight
+            // fails with an OperationCanceledException before RequestAborted is even signalled. That is this
+            // service's own decision, not a fault: one warning, and the connection is gone.
+            logger.EchoCutOffAtShutdown(context.Connection.Id, options.Value.ShutdownTimeout);
+            context.Abort();
+        }
         catch (BadHttpRequestException e)
         {
             // The client broke off its own body (it disconnected, or sent bad chunking): nobody is left to
@@ -62,6 +70,21 @@ public static class EchoEndpoints
             {
                 response.ContentLength = null;
                 return TypedResults.Problem(statusCode: e.StatusCode, title: "Bad Request", detail: e.Message);
+            }
+
+            context.Abort();
+        }
+        catch (IOException e) when (e.InnerException is OverflowException)
+        {
+            // A chunk size that does not fit (say fffffffffffffffff): Kestrel throws a plain IOException for
+            // it, not the BadHttpRequestException it throws for every other bad chunk, so nothing would turn it
+            // into a 400. The body's framing is lost with it: the connection cannot carry another request.
+            logger.EchoBrokenOff(context.Connection.Id, e.Message);
+            if (!response.HasStarted)
+            {
+                response.ContentLength = null;
+                response.Headers.Connection = "close";
+                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: "A chunk size in the chunked body is too large to be a number.");
             }
 
             context.Abort();

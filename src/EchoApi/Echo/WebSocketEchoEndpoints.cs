@@ -13,30 +13,31 @@ public static class WebSocketEchoEndpoints
             .WithName("EchoWebSocket")
             .WithTags("Echo")
             .WithSummary("Line echo over a WebSocket")
-            .WithDescription("Upgrade to a WebSocket. Each line of a text message comes back as its own text message '> line'; binary messages come back unchanged. Messages over EchoApi:MaxMessageBytes close with 1009, invalid UTF-8 with 1007, an idle peer or a shutdown with 1001.");
+            .WithDescription("Upgrade to a WebSocket. Each line of a text message comes back as its own text message '> line'; binary messages come back unchanged. Messages over EchoApi:MaxMessageBytes close with 1009, invalid UTF-8 with 1007, a frame that breaks the protocol with 1002, an idle peer or a shutdown with 1001. A request that is not a WebSocket handshake gets 426, a malformed handshake 400.");
         return group;
     }
 
     internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(
         HttpContext context, IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime, ILogger<WebSocketLineEcho> logger)
     {
-        // The owner policy has already run: a refused peer got 403 and never reaches the upgrade.
-        if (!context.WebSockets.IsWebSocketRequest)
+        // The owner policy has already run: a refused peer got 403 and never reaches the handshake.
+        if (WebSocketHandshake.Refusal(context) is { } refusal)
         {
-            context.Response.Headers.Upgrade = "websocket";
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status426UpgradeRequired,
-                title: "Upgrade Required",
-                detail: "GET /echo/ws speaks WebSocket only: connect with a WebSocket client (websocat, wscat, ClientWebSocket).");
+            return refusal;
         }
 
-        var settings = options.Value;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        Stream upgraded;
+        try
         {
-            KeepAliveInterval = settings.KeepAliveInterval,
-            KeepAliveTimeout = settings.IdleTimeout,
-        });
-        using var echo = new WebSocketLineEcho(socket, settings.MaxMessageBytes, settings.IdleTimeout, context.Connection.Id, logger);
+            upgraded = await WebSocketHandshake.AcceptAsync(context);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Kestrel's MaxConcurrentUpgradedConnections: refused before anything was sent.
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service Unavailable", detail: $"{e.Message} (EchoApi:MaxConnections); try again later.");
+        }
+
+        using var echo = new WebSocketLineEcho(upgraded, options.Value, context.Connection.Id, logger);
         await echo.RunAsync(context.RequestAborted, lifetime.ApplicationStopping);
         return TypedResults.Empty;
     }

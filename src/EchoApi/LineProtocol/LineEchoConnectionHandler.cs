@@ -23,7 +23,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
 
     /// <summary>The protocol's answer to a peer the gate refused, as the classic server gives it.</summary>
     public static async ValueTask RefuseAsync(ConnectionContext connection, PeerRefusal refusal)
-        => await EndAsync(connection.Transport, Unauthorized, CancellationToken.None);
+        => await EndAsync(connection.Transport, Unauthorized);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -31,7 +31,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
         {
             if (await EchoLinesAsync(connection.Transport, options.Value) is { } ending)
             {
-                await EndAsync(connection.Transport, ending, lifetime.ApplicationStopping);
+                await EndAsync(connection.Transport, ending);
             }
         }
         catch (OperationCanceledException)
@@ -131,10 +131,11 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
     /// Sends the last line, then reads and drops what the peer still sends, for a bounded time and
     /// amount: closing a Unix socket with unread input resets it, and the peer would lose the line.
     /// </summary>
-    private static async Task EndAsync(IDuplexPipe transport, byte[] message, CancellationToken stopping)
+    private static async Task EndAsync(IDuplexPipe transport, byte[] message)
     {
-        using var drain = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        drain.CancelAfter(DrainTime);
+        // Not linked to ApplicationStopping: at shutdown that token is cancelled already, and the write of
+        // "Server shutting down" would be the first thing it stopped. DrainTime bounds it instead.
+        using var drain = new CancellationTokenSource(DrainTime);
         try
         {
             await transport.Output.WriteAsync(message, drain.Token);
@@ -152,7 +153,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
         }
         catch (OperationCanceledException)
         {
-            // Drained long enough, or shutting down.
+            // Drained long enough.
         }
         catch (ConnectionResetException)
         {

@@ -31,8 +31,8 @@ public static class EchoApiOpenApi
 
         * `GET /echo/ws` upgrades to a WebSocket (authorized before the upgrade). Each line of a text
           message comes back as its own text message `> line`; binary messages come back unchanged.
-          Messages over `EchoApi:MaxMessageBytes` close with 1009, invalid UTF-8 with 1007, an idle peer
-          and shutdown with 1001. Try `wscat -c ws+unix://$SOCK:/echo/ws`.
+          Messages over `EchoApi:MaxMessageBytes` close with 1009, invalid UTF-8 with 1007, a frame that
+          breaks the protocol with 1002, an idle peer and shutdown with 1001. Try `wscat -c ws+unix://$SOCK:/echo/ws`.
         * The raw line socket (`line.sock` beside the HTTP socket) speaks the classic protocol:
           `nc -U line.sock`, type `this is a line`, read `> this is a line`. A stranger reads
           `Unauthorized access`; a line over `EchoApi:MaxLineBytes` gets `Line too long`.
@@ -117,7 +117,8 @@ public static class EchoApiOpenApi
         operation.Responses ??= [];
         operation.Responses.Remove("200");
         operation.Responses["101"] = new OpenApiResponse { Description = "Switching Protocols: the WebSocket line echo runs (see the description above)." };
-        Problem(operation, "426", "Not a WebSocket request.", "Upgrade Required", "GET /echo/ws speaks WebSocket only: connect with a WebSocket client (websocat, wscat, ClientWebSocket).");
+        Problem(operation, "400", "A malformed WebSocket handshake (no valid Sec-WebSocket-Key).", "Bad WebSocket handshake", "Sec-WebSocket-Key must be one base64 value of 16 bytes (RFC 6455 §4.1).");
+        Problem(operation, "426", "Not a WebSocket request, or not version 13 (the answer carries Sec-WebSocket-Version: 13).", "Upgrade Required", "GET /echo/ws speaks WebSocket only: connect with a WebSocket client (websocat, wscat, ClientWebSocket).");
     }
 
     private static void Refusals(OpenApiOperation operation)
@@ -139,7 +140,7 @@ public static class EchoApiOpenApi
                     Schema = new OpenApiSchemaReference("ProblemDetails"),
                     Example = new JsonObject
                     {
-                        ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5." + status switch { "401" => "2", "403" => "4", "413" => "14", _ => "22" },
+                        ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5." + status switch { "400" => "1", "401" => "2", "403" => "4", "413" => "14", _ => "22" },
                         ["title"] = title,
                         ["status"] = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture),
                         ["detail"] = detail,
