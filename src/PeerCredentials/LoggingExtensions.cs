@@ -59,6 +59,9 @@ internal static partial class LoggingExtensions
     [LoggerMessage(15, LogLevel.Warning, "{LeftOut} more refusal(s) of uid {Uid} were not logged: at most one a second per uid is.")]
     public static partial void RefusalsNotLogged(this ILogger logger, uint uid, long leftOut);
 
+    [LoggerMessage(16, LogLevel.Information, "Peers other than the trusted uids may hold {Budget} connections together (the process may open {Descriptors} descriptors; each connection takes two).")]
+    public static partial void UntrustedBudget(this ILogger logger, int budget, long descriptors);
+
     // Event ids from 30 on: the local request guard.
     public static void RequestForOtherHost(this ILogger logger, string method, string path, string uid, string connectionId, string host)
         => LogRequestForOtherHost(logger, LogText.Escape(method), LogText.Escape(path), uid, connectionId, LogText.Escape(host));

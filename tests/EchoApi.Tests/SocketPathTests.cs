@@ -282,7 +282,7 @@ public sealed class SocketPathTests : IDisposable
 
         Assert.Equal(1, exitCode);
         var line = Assert.Single(server.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal($"echoapi: Abstract socket '{name}{taken}' is already taken by another process (another instance, or anyone: an abstract name has no owner and no permissions). Stop that process or choose another name.", line);
+        Assert.Equal($"echoapi: EchoApi:SocketPath '{name}': Abstract socket '{name}{taken}' is already taken by another process (another instance, or anyone: an abstract name has no owner and no permissions). Stop that process or choose another name.", line);
         Assert.DoesNotContain("Unhandled exception", server.Stdout + server.Stderr, StringComparison.Ordinal);
     }
 

@@ -19,6 +19,7 @@ public static class SettingsReader
         Int64,
         Number,
         TimeSpan,
+        List, // of text: EchoApi:Name:0, EchoApi:Name:1, ... (a JSON array, or indexed keys)
     }
 
     // Every public settable property of EchoApiOptions (a test keeps this list complete), with its type:
@@ -47,6 +48,7 @@ public static class SettingsReader
         [nameof(EchoApiOptions.MaxMessageBytes)] = Kind.Int32,
         [nameof(EchoApiOptions.IdleTimeout)] = Kind.TimeSpan,
         [nameof(EchoApiOptions.KeepAliveInterval)] = Kind.TimeSpan,
+        [nameof(EchoApiOptions.AllowedHostNames)] = Kind.List,
     };
 
     /// <summary>The names of the settings in the <c>EchoApi</c> section.</summary>
@@ -66,6 +68,13 @@ public static class SettingsReader
                 var closest = Closest(entry.Key, Settings.Keys);
                 problems.Add($"unknown setting {key}{Source(configuration, entry.Path)}"
                     + (closest is null ? $"; see EchoApi --help for the settings" : $"; did you mean {EchoApiOptions.Section}:{closest}?"));
+            }
+            else if (kind == Kind.List)
+            {
+                if (!string.IsNullOrEmpty(entry.Value) || entry.GetChildren().Any(c => c.Value is null || !int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                {
+                    problems.Add($"{key}{Source(configuration, entry.Path)} is a list: give its items as {key}:0, {key}:1, ... (or a JSON array)");
+                }
             }
             else if (entry.Value is null)
             {

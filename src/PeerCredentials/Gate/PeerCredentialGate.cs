@@ -31,7 +31,10 @@ internal sealed class PeerCredentialGate
         _rate = settings.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(settings.ConnectionsPerSecondPerUser, _trusted) : null;
         _perUser = settings.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
         _refusals = refusals;
-        MaxUntrustedConnections = settings.MaxUntrustedConnections ?? DefaultUntrustedBudget(DescriptorLimit());
+        // Never more than the descriptors allow, whatever was asked: the owner must always find room.
+        var descriptors = DescriptorLimit();
+        MaxUntrustedConnections = Math.Min(settings.MaxUntrustedConnections ?? int.MaxValue, DefaultUntrustedBudget(descriptors));
+        _logger.UntrustedBudget(MaxUntrustedConnections, descriptors);
         RefusalsBeforePause = settings.RefusalsBeforePause;
         FloodPause = settings.FloodPause;
     }

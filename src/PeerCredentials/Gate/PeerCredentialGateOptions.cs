@@ -35,6 +35,7 @@ public sealed class PeerCredentialGateOptions
     /// <value>
     /// Defaults to <see langword="null"/>: a quarter of the descriptors the process may open
     /// (<c>RLIMIT_NOFILE</c>) past a reserve of 256, that is half of them at two descriptors a connection.
+    /// A larger value is cut down to that.
     /// </value>
     public int? MaxUntrustedConnections { get; set; }
 
