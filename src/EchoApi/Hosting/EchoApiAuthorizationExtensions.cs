@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
-using PeerCredentials.Authentication;
 
 namespace EchoApi.Hosting;
 
@@ -18,7 +17,12 @@ public static class EchoApiAuthorizationExtensions
     public static IServiceCollection AddEchoApiAuthorization(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddAuthentication(PeerCredentialAuthenticationDefaults.AuthenticationScheme).AddPeerCredential();
+        // No default scheme (EchoApi.csproj sets Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme,
+        // or the only scheme would become the default): the peer-credential scheme is named by the owner
+        // policy, which is every endpoint's but /healthz's, and the policy evaluator below puts the
+        // connection's identity on the request as it authorizes it. Authenticating every request up front
+        // as well would only repeat that.
+        services.AddAuthentication().AddPeerCredential();
 
         // Authentication brings data protection, and nothing here protects data. The ephemeral provider
         // alone does not keep it off the disk: its hosted service still loads a key ring at start, from a

@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using PeerCredentials.Authentication;
 
 namespace PeerCredentials.Authorization;
@@ -16,18 +18,39 @@ namespace PeerCredentials.Authorization;
 /// other policy, and any request whose principal is not the connection's peer, takes the framework's
 /// <see cref="PolicyEvaluator"/> as usual.
 /// </summary>
-internal sealed class PeerCredentialPolicyEvaluator(IAuthenticationSchemeProvider schemes) : IPolicyEvaluator
+internal sealed class PeerCredentialPolicyEvaluator(
+    IAuthenticationSchemeProvider schemes,
+    IOptionsMonitor<PeerCredentialAuthenticationOptions> options,
+    IServiceProvider services) : IPolicyEvaluator
 {
     private readonly ConditionalWeakTable<AuthorizationPolicy, StrongBox<bool>> _peerOnly = [];
 
+    // With a claims transformation of the app's, every principal must go through the authentication
+    // service, which runs it; without one, the connection's identity can be put on the request directly.
+    private readonly bool _transformsClaims = services.GetService<IClaimsTransformation>() is not (null or NoopClaimsTransformation);
+
     public async Task<AuthenticateResult> AuthenticateAsync(AuthorizationPolicy policy, HttpContext context)
     {
-        // Authentication already put the connection's peer on the request (the peer-credential scheme is
-        // the default): asking the scheme again would only give the same identity.
-        if (await IsPeerOnlyAsync(policy) && Peer(context) is not null)
+        if (await IsPeerOnlyAsync(policy))
         {
-            return context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult
-                ?? AuthenticateResult.Success(new AuthenticationTicket(context.User, PeerCredentialAuthenticationDefaults.AuthenticationScheme));
+            // Authentication already put the connection's peer on the request (the peer-credential scheme
+            // is the default): asking the scheme again would only give the same identity.
+            if (Peer(context) is not null)
+            {
+                return context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult
+                    ?? AuthenticateResult.Success(new AuthenticationTicket(context.User, PeerCredentialAuthenticationDefaults.AuthenticationScheme));
+            }
+
+            // The policy names the peer-credential scheme, and there is nothing to transform: the request's
+            // principal is the connection's identity, as the scheme would have built it, without the
+            // authentication service's per-request machinery.
+            if (!_transformsClaims && policy.AuthenticationSchemes.Count == 1
+                && context.Features.Get<IPeerCredentialFeature>()?.Credential is { } credential)
+            {
+                var scheme = policy.AuthenticationSchemes[0];
+                context.User = new ClaimsPrincipal(PeerCredentialIdentity.ForConnection(credential, scheme, options.Get(scheme)));
+                return AuthenticateResult.Success(new AuthenticationTicket(context.User, scheme));
+            }
         }
 
         return await Framework(context).AuthenticateAsync(policy, context);
