@@ -146,6 +146,11 @@ WARN
   out=$(curl -sS "http://127.0.0.1:$PORT/whoami" 2>&1); echo "$out"
   expect_contains "the bridge speaks with the uid of whoever started socat" "\"uid\":$(id -u)," "$out"
   echo "Open http://127.0.0.1:$PORT/swagger in a browser while the bridge runs."
+  # At a terminal the bridge stays up until Enter, so that there is time to open the page; a run
+  # without one (a test, a pipe) goes straight on.
+  if [ -t 0 ] && [ -t 1 ]; then
+    read -r -p "Press Enter to stop the bridge. " _
+  fi
   kill "$bridge_pid" 2>/dev/null; wait "$bridge_pid" 2>/dev/null; bridge_pid=""
   echo "(bridge stopped)"
 fi

@@ -28,7 +28,7 @@ public sealed class EchoApiOptions
     /// <value>Defaults to <see langword="false"/>: it gets a 403 that explains why.</value>
     public bool RefuseAtConnect { get; set; }
 
-    /// <summary>How many connections one uid may hold open on each socket; more are closed at connect.</summary>
+    /// <summary>How many connections one uid may hold open on all the service's sockets together; more are closed at connect.</summary>
     /// <value>Defaults to 256.</value>
     public int MaxConnectionsPerUser { get; set; } = 256;
 
@@ -59,7 +59,11 @@ public sealed class EchoApiOptions
     /// <value>Defaults to <see langword="null"/>: none.</value>
     public string? OwnerSocketPath { get; set; }
 
-    /// <summary>How many connections the service holds open in all; more wait in the kernel's queue.</summary>
+    /// <summary>
+    /// How many connections each socket holds open (Kestrel's limit, which it counts per endpoint; more are
+    /// closed at once), and how many upgraded WebSockets the service holds in all. Three quarters of it is
+    /// what every uid other than the owner may hold together, on all sockets.
+    /// </summary>
     /// <value>Defaults to 4096.</value>
     public long MaxConnections { get; set; } = 4096;
 

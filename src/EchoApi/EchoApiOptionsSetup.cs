@@ -14,10 +14,14 @@ internal sealed class EchoApiOptionsSetup : IPostConfigureOptions<EchoApiOptions
             options.SocketPath = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
         }
 
-        // null: beside the HTTP socket; empty: no line socket.
-        options.LineSocketPath ??= UnixSocketPaths.IsAbstract(options.SocketPath)
-            ? options.SocketPath + ".line"
-            : Path.Combine(Path.GetDirectoryName(options.SocketPath) ?? "/", "line.sock");
+        // null: beside the HTTP socket; empty: no line socket. Beside a SocketPath that is itself wrong
+        // there is no place to put it, and the one error to report is SocketPath's.
+        if (options.LineSocketPath is null && UnixSocketPaths.Validate(options.SocketPath) is null)
+        {
+            options.LineSocketPath = UnixSocketPaths.IsAbstract(options.SocketPath)
+                ? options.SocketPath + ".line"
+                : Path.Combine(Path.GetDirectoryName(options.SocketPath) ?? "/", "line.sock");
+        }
 
         options.SocketFileMode = EchoApiOptions.ParseSocketMode(options.SocketMode);
         if (string.IsNullOrWhiteSpace(options.Owner))

@@ -50,6 +50,15 @@ public sealed class FirstRunTests : IDisposable
     }
 
     [Fact]
+    public async Task RelativeSocketPathIsTheOnlyThingSaid()
+    {
+        // The line socket's default lies beside SocketPath, so it is no second complaint; and one full stop.
+        var line = await FailedStartAsync(["--socket", "relative.sock"]);
+
+        Assert.Equal("echoapi: EchoApi:SocketPath 'relative.sock' is not an absolute path", line);
+    }
+
+    [Fact]
     public async Task UnknownKeyInASettingsFileNamesTheFile()
     {
         // appsettings.{Environment}.json beside the binary, under an environment name no other test uses.

@@ -24,6 +24,7 @@ public static class EchoApiSocketsExtensions
         builder.Services.AddOptions<EchoApiOptions>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
         StartupFailure.QuietHostErrors(builder.Logging, builder.Configuration);
+        EchoApiStartupLog.QuietFrameworkStartupLines(builder.Logging, builder.Configuration);
         builder.Services.AddSingleton<EchoApiOptionsSetup>();
         builder.Services.AddSingleton<IPostConfigureOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
         builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());

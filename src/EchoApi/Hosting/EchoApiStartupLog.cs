@@ -5,6 +5,23 @@ namespace EchoApi.Hosting;
 /// <summary>The service's "listening" lines, each with a command to try.</summary>
 public static class EchoApiStartupLog
 {
+    private const string LifetimeCategory = "Microsoft.Hosting.Lifetime";
+
+    /// <summary>
+    /// Keeps the host's own start-up lines ("Now listening on: http://unix:…", "Application started",
+    /// the content root) out of the log: the service's listening lines say the same, with a command to
+    /// try. Its warnings stay, and <c>Logging:LogLevel:Microsoft.Hosting.Lifetime</c> brings the rest back.
+    /// </summary>
+    public static void QuietFrameworkStartupLines(ILoggingBuilder logging, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(logging);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration[$"Logging:LogLevel:{LifetimeCategory}"] is null)
+        {
+            logging.AddFilter(LifetimeCategory, LogLevel.Warning);
+        }
+    }
+
     /// <summary>Logs where the service listens once it does.</summary>
     public static WebApplication LogListeningOnStart(this WebApplication app)
     {

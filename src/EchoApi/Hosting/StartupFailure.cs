@@ -33,7 +33,9 @@ public static class StartupFailure
 
         var line = exception switch
         {
-            StartupFailureException or OptionsValidationException => exception.Message,
+            StartupFailureException => exception.Message,
+            // Its Message joins the failures with "; " after each one's own full stop.
+            OptionsValidationException validation => string.Join("; ", validation.Failures.Select(f => f.TrimEnd('.'))),
             IOException or UnauthorizedAccessException => WithSetting(exception.Message, configuration),
             PlatformNotSupportedException => exception.Message,
             _ => ConfiguredLevel(configuration, "EchoApi") <= LogLevel.Debug
