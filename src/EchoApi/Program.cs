@@ -7,6 +7,9 @@ using EchoApi.Identity;
 using EchoApi.OpenApi;
 using PeerCredentials.Sockets;
 
+// Socket completions on the epoll thread: set before any socket exists (docs/configuration.md, "Performance").
+SocketCompletions.RunInline();
+
 // --help, --version, and --health (a container health check without shell or curl); a switch it does not know stops it.
 if (await CommandLine.HandleAsync(args) is { } exitCode)
 {

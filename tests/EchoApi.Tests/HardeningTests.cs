@@ -159,6 +159,48 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task ManyUidsTogetherCannotTakeTheOwnersRoom()
+    {
+        Privileges.RequireRoot("holding connections as uids 65534 and 12345");
+
+        // MaxConnections 8: the strangers together may hold 6 (three quarters), whatever each may hold alone.
+        using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:MaxConnections"] = "8" });
+        const string Hold = """
+            import socket, sys, time
+            held, answered = [], 0
+            for _ in range(5):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(5)
+                s.connect(sys.argv[1])
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                try:
+                    if s.recv(4096).startswith(b"HTTP/1.1 200"):
+                        answered += 1
+                        held.append(s)
+                except OSError:
+                    pass
+            print(answered, flush=True)
+            time.sleep(float(sys.argv[2]))
+            """;
+        var nobody = Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "/usr/bin/python3", "-c", Hold, server.SocketPath, "6"]);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Cancel);
+        var stranger = Command.RunAsync([.. Command.AsUser(Privileges.Stranger), "/usr/bin/python3", "-c", Hold, server.SocketPath, "3"]);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Cancel);
+
+        // The strangers hold all they may; the owner still gets in, and is served.
+        using (var client = server.CreateUnixClient())
+        {
+            using var echo = await client.PostAsync("/echo", new StringContent("still mine"), Cancel);
+            Assert.Equal("still mine", await echo.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var (first, second) = (await nobody, await stranger);
+        Assert.Equal(5, int.Parse(first.StdoutText.Trim(), CultureInfo.InvariantCulture));
+        Assert.Equal(1, int.Parse(second.StdoutText.Trim(), CultureInfo.InvariantCulture));
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("closed at connect: the peers other than the owner already hold 6 connections together", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task UidOverItsConnectRateIsClosedAtAcceptWhileTheOwnerStillConnects()
     {
         // The owner is somebody else, so this process's uid is one of "the others" the rate applies to.
