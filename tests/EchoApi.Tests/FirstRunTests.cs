@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using EchoApi.Hosting;
+using EchoApi.Settings;
 using EchoApi.Tests.Infrastructure;
 
 namespace EchoApi.Tests;
@@ -152,13 +153,19 @@ public sealed class FirstRunTests : IDisposable
     [Fact]
     public void KnownSettingsAreEveryPublicSettableOptionsProperty()
     {
-        // Settable: a public setter, or a list the binder fills (AllowedHostNames).
-        var properties = typeof(EchoApiOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        // Every class bound from the EchoApi section. Settable: a public setter, or a list the binder fills
+        // (AllowedHostNames).
+        Type[] classes = [typeof(SocketSettings), typeof(AccessSettings), typeof(LimitSettings), typeof(WebSocketSettings), typeof(LineSocketSettings)];
+        var properties = classes
+            .SelectMany(c => c.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             .Where(p => p.SetMethod?.IsPublic == true || p.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable)) && p.PropertyType != typeof(string))
             .Select(p => p.Name)
-            .Order();
+            .Order()
+            .ToList();
 
         Assert.Equal(properties, SettingsReader.KnownSettings.Order());
+        // The classes share one flat section: a name in two of them would be one key bound twice.
+        Assert.Equal(properties.Count, properties.Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 
     [Fact]
