@@ -1,3 +1,4 @@
+using EchoApi.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace EchoApi.Settings;
@@ -20,7 +21,7 @@ public static class EchoApiSettings
     };
 
     /// <summary>
-    /// Binds every settings class from <see cref="Section"/>, after <see cref="Hosting.SettingsReader"/> has
+    /// Binds every settings class from <see cref="Section"/>, after <see cref="SettingsReader"/> has
     /// read the section as typed, and checks each at start, before any socket exists.
     /// </summary>
     internal static IServiceCollection AddEchoApiSettings(this IServiceCollection services)
@@ -28,15 +29,15 @@ public static class EchoApiSettings
         // Written out per class, not in a generic helper: the configuration binding generator (AOT) only
         // replaces BindConfiguration calls whose type it can see. Whichever class is built first reads the
         // section as typed, before the binder can throw on a value that does not convert.
-        services.AddOptions<SocketSettings>().Configure<IConfiguration>((_, configuration) => Hosting.SettingsReader.Check(configuration));
+        services.AddOptions<SocketSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<SocketSettings>().BindConfiguration(Section).ValidateOnStart();
-        services.AddOptions<AccessSettings>().Configure<IConfiguration>((_, configuration) => Hosting.SettingsReader.Check(configuration));
+        services.AddOptions<AccessSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<AccessSettings>().BindConfiguration(Section).ValidateOnStart();
-        services.AddOptions<LimitSettings>().Configure<IConfiguration>((_, configuration) => Hosting.SettingsReader.Check(configuration));
+        services.AddOptions<LimitSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<LimitSettings>().BindConfiguration(Section).ValidateOnStart();
-        services.AddOptions<WebSocketSettings>().Configure<IConfiguration>((_, configuration) => Hosting.SettingsReader.Check(configuration));
+        services.AddOptions<WebSocketSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<WebSocketSettings>().BindConfiguration(Section).ValidateOnStart();
-        services.AddOptions<LineSocketSettings>().Configure<IConfiguration>((_, configuration) => Hosting.SettingsReader.Check(configuration));
+        services.AddOptions<LineSocketSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<LineSocketSettings>().BindConfiguration(Section).ValidateOnStart();
 
         services.AddSingleton<SocketSettingsSetup>();
