@@ -37,9 +37,9 @@ public static class StartupFailure
             StartupFailureException => exception.Message,
             // Its Message joins the failures with "; " after each one's own full stop.
             OptionsValidationException validation => string.Join("; ", validation.Failures.Select(f => f.TrimEnd('.'))),
-            // More than one settings class failed at start: all their failures, in one line all the same.
+            // Each settings class reports the whole section's failures; the host's start-up check gathers one per class.
             AggregateException aggregate when aggregate.InnerExceptions.All(e => e is OptionsValidationException)
-                => string.Join("; ", aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures).Select(f => f.TrimEnd('.'))),
+                => string.Join("; ", aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures).Distinct().Select(f => f.TrimEnd('.'))),
             IOException or UnauthorizedAccessException => WithSetting(exception.Message, configuration),
             PlatformNotSupportedException => exception.Message,
             _ => ConfiguredLevel(configuration, "EchoApi") <= LogLevel.Debug

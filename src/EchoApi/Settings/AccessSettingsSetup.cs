@@ -4,9 +4,11 @@ using PeerCredentials;
 namespace EchoApi.Settings;
 
 /// <summary>Resolves the owner to a uid, and checks who may use the service before any socket exists.</summary>
-internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings>, IValidateOptions<AccessSettings>
+internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings>
 {
-    public void PostConfigure(string? name, AccessSettings options)
+    public void PostConfigure(string? name, AccessSettings options) => Resolve(options);
+
+    internal static void Resolve(AccessSettings options)
     {
         if (string.IsNullOrWhiteSpace(options.Owner))
         {
@@ -19,9 +21,9 @@ internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings
         }
     }
 
-    public ValidateOptionsResult Validate(string? name, AccessSettings options)
+    /// <summary>Adds what is wrong with <paramref name="options"/> to <paramref name="failures"/>.</summary>
+    internal static void Validate(AccessSettings options, List<string> failures)
     {
-        var failures = new List<string>();
         foreach (var host in options.AllowedHostNames.Where(h => Uri.CheckHostName(h) switch { UriHostNameType.Dns or UriHostNameType.IPv4 => false, UriHostNameType.IPv6 => !h.StartsWith('['), _ => true }))
         {
             failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.AllowedHostNames))} '{host}' is not a host name: give a name or an IP address without scheme or port (IPv6 in brackets), such as echo.internal.");
@@ -35,7 +37,5 @@ internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings
         {
             failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.Owner))} is uid {options.OwnerUserId}, the kernel's overflow uid, which unmapped users of other user namespaces share; it cannot own the socket.");
         }
-
-        return EchoApiSettings.Result(failures);
     }
 }

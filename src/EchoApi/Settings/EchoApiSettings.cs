@@ -40,15 +40,14 @@ public static class EchoApiSettings
         services.AddOptions<LineSocketSettings>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
         services.AddOptions<LineSocketSettings>().BindConfiguration(Section).ValidateOnStart();
 
-        services.AddSingleton<SocketSettingsSetup>();
-        services.AddSingleton<IPostConfigureOptions<SocketSettings>>(sp => sp.GetRequiredService<SocketSettingsSetup>());
-        services.AddSingleton<IValidateOptions<SocketSettings>>(sp => sp.GetRequiredService<SocketSettingsSetup>());
-        services.AddSingleton<AccessSettingsSetup>();
-        services.AddSingleton<IPostConfigureOptions<AccessSettings>>(sp => sp.GetRequiredService<AccessSettingsSetup>());
-        services.AddSingleton<IValidateOptions<AccessSettings>>(sp => sp.GetRequiredService<AccessSettingsSetup>());
-        services.AddSingleton<IValidateOptions<LimitSettings>, LimitSettingsValidator>();
-        services.AddSingleton<IValidateOptions<WebSocketSettings>, WebSocketSettingsValidator>();
-        services.AddSingleton<IValidateOptions<LineSocketSettings>, LineSocketSettingsValidator>();
+        services.AddSingleton<IPostConfigureOptions<SocketSettings>, SocketSettingsSetup>();
+        services.AddSingleton<IPostConfigureOptions<AccessSettings>, AccessSettingsSetup>();
+        services.AddSingleton<EchoApiSettingsValidator>();
+        services.AddSingleton<IValidateOptions<SocketSettings>>(sp => sp.GetRequiredService<EchoApiSettingsValidator>());
+        services.AddSingleton<IValidateOptions<AccessSettings>>(sp => sp.GetRequiredService<EchoApiSettingsValidator>());
+        services.AddSingleton<IValidateOptions<LimitSettings>>(sp => sp.GetRequiredService<EchoApiSettingsValidator>());
+        services.AddSingleton<IValidateOptions<WebSocketSettings>>(sp => sp.GetRequiredService<EchoApiSettingsValidator>());
+        services.AddSingleton<IValidateOptions<LineSocketSettings>>(sp => sp.GetRequiredService<EchoApiSettingsValidator>());
         return services;
     }
 
@@ -82,7 +81,4 @@ public static class EchoApiSettings
             failures.Add($"{Key(setting)} must be at most 1.00:00:00 (a day), not {value:c}.");
         }
     }
-
-    internal static ValidateOptionsResult Result(List<string> failures)
-        => failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 }

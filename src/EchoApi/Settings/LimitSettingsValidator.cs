@@ -1,13 +1,11 @@
-using Microsoft.Extensions.Options;
-
 namespace EchoApi.Settings;
 
 /// <summary>Checks the limits before any socket exists: each has a sensible range, and none may turn itself off by accident.</summary>
-internal sealed class LimitSettingsValidator : IValidateOptions<LimitSettings>
+internal static class LimitSettingsValidator
 {
-    public ValidateOptionsResult Validate(string? name, LimitSettings options)
+    /// <summary>Adds what is wrong with <paramref name="options"/> to <paramref name="failures"/>.</summary>
+    public static void Validate(LimitSettings options, List<string> failures)
     {
-        var failures = new List<string>();
         if (options.MaxConnectionsPerUser <= 0)
         {
             failures.Add($"{EchoApiSettings.Key(nameof(LimitSettings.MaxConnectionsPerUser))} must be a positive number, not {options.MaxConnectionsPerUser}.");
@@ -63,6 +61,5 @@ internal sealed class LimitSettingsValidator : IValidateOptions<LimitSettings>
         EchoApiSettings.CheckAtMostADay(failures, nameof(LimitSettings.KeepAliveTimeout), options.KeepAliveTimeout);
         EchoApiSettings.CheckAtMostADay(failures, nameof(LimitSettings.ShutdownTimeout), options.ShutdownTimeout);
         EchoApiSettings.CheckAtMostADay(failures, nameof(LimitSettings.IdleTimeout), options.IdleTimeout);
-        return EchoApiSettings.Result(failures);
     }
 }

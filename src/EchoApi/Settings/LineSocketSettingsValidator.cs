@@ -1,19 +1,16 @@
-using Microsoft.Extensions.Options;
-
 namespace EchoApi.Settings;
 
 /// <summary>Checks the line socket's settings before any socket exists.</summary>
-internal sealed class LineSocketSettingsValidator : IValidateOptions<LineSocketSettings>
+internal static class LineSocketSettingsValidator
 {
-    public ValidateOptionsResult Validate(string? name, LineSocketSettings options)
+    /// <summary>Adds what is wrong with <paramref name="options"/> to <paramref name="failures"/>.</summary>
+    public static void Validate(LineSocketSettings options, List<string> failures)
     {
-        var failures = new List<string>();
         if (options.MaxLineBytes <= 0)
         {
             failures.Add($"{EchoApiSettings.Key(nameof(LineSocketSettings.MaxLineBytes))} must be a positive number of bytes, not {options.MaxLineBytes}.");
         }
 
         EchoApiSettings.CheckAtMost(failures, nameof(LineSocketSettings.MaxLineBytes), options.MaxLineBytes, 16 * 1024 * 1024, "bytes");
-        return EchoApiSettings.Result(failures);
     }
 }

@@ -5,7 +5,7 @@ using PeerCredentials.Sockets;
 namespace EchoApi.Settings;
 
 /// <summary>Fills in the socket paths and mode that depend on the machine, and checks them before any socket exists.</summary>
-internal sealed class SocketSettingsSetup(IOptions<AccessSettings> access) : IPostConfigureOptions<SocketSettings>, IValidateOptions<SocketSettings>
+internal sealed class SocketSettingsSetup : IPostConfigureOptions<SocketSettings>
 {
     public void PostConfigure(string? name, SocketSettings options) => Resolve(options);
 
@@ -30,9 +30,9 @@ internal sealed class SocketSettingsSetup(IOptions<AccessSettings> access) : IPo
         options.SocketFileMode = mode;
     }
 
-    public ValidateOptionsResult Validate(string? name, SocketSettings options)
+    /// <summary>Adds what is wrong with <paramref name="options"/> to <paramref name="failures"/>; the owner's socket is checked against <paramref name="access"/>.</summary>
+    internal static void Validate(SocketSettings options, AccessSettings access, List<string> failures)
     {
-        var failures = new List<string>();
         if (UnixSocketPaths.Validate(options.SocketPath) is { } pathProblem)
         {
             failures.Add($"{EchoApiSettings.Key(nameof(SocketSettings.SocketPath))} {pathProblem}.");
@@ -66,7 +66,8 @@ internal sealed class SocketSettingsSetup(IOptions<AccessSettings> access) : IPo
                 failures.Add($"{setting} must be a path of its own, not that of {EchoApiSettings.Key(nameof(SocketSettings.SocketPath))} or {EchoApiSettings.Key(nameof(SocketSettings.LineSocketPath))}.");
             }
 
-            if (OwnerUserId() is { } owner && owner != UnixAccounts.EffectiveUserId)
+            // An Owner that does not resolve is its own failure, and no second one here.
+            if (access.OwnerResolves && access.OwnerUserId is var owner && owner != UnixAccounts.EffectiveUserId)
             {
                 failures.Add($"{setting} needs the service to run as the owner: the socket file is the service's with mode 0600, so uid {owner} could not open it (the service runs as uid {UnixAccounts.EffectiveUserId}).");
             }
@@ -80,22 +81,6 @@ internal sealed class SocketSettingsSetup(IOptions<AccessSettings> access) : IPo
         if (!options.SocketModeIsValid)
         {
             failures.Add($"{EchoApiSettings.Key(nameof(SocketSettings.SocketMode))} '{options.SocketMode}' is not a socket mode: give octal read/write bits that include the owner's, such as 0600 or 0660.");
-        }
-
-        return EchoApiSettings.Result(failures);
-    }
-
-    // The owner, when the access settings are valid: when they are not (an Owner that does not resolve, say),
-    // their own validation says why, and the owner's socket is no second complaint.
-    private uint? OwnerUserId()
-    {
-        try
-        {
-            return access.Value.OwnerUserId;
-        }
-        catch (OptionsValidationException)
-        {
-            return null;
         }
     }
 
