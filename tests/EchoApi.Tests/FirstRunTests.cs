@@ -60,6 +60,21 @@ public sealed class FirstRunTests : IDisposable
     }
 
     [Fact]
+    public async Task EveryBadSettingIsOnTheOneLineWhateverItsConcern()
+    {
+        // Socket files, access, limits, WebSocket and line socket are bound into separate classes.
+        var line = await FailedStartAsync(["--socket", SocketPath, "--EchoApi:SocketMode=0777", "--EchoApi:Owner=no-such-user-here", "--EchoApi:IdleTimeout=00:00:00", "--EchoApi:MaxMessageBytes=0", "--EchoApi:MaxLineBytes=0"]);
+
+        Assert.Equal(
+            "echoapi: EchoApi:SocketMode '0777' is not a socket mode: give octal read/write bits that include the owner's, such as 0600 or 0660; "
+            + "EchoApi:Owner 'no-such-user-here' is neither a uid nor a user in the user database; "
+            + "EchoApi:IdleTimeout must be a positive time span (such as 00:05:00), not 00:00:00; "
+            + "EchoApi:MaxMessageBytes must be a positive number of bytes, not 0; "
+            + "EchoApi:MaxLineBytes must be a positive number of bytes, not 0",
+            line);
+    }
+
+    [Fact]
     public async Task UnknownKeyInASettingsFileNamesTheFile()
     {
         // appsettings.{Environment}.json beside the binary, under an environment name no other test uses.
