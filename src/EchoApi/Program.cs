@@ -5,6 +5,7 @@ using EchoApi.Health;
 using EchoApi.Hosting;
 using EchoApi.Identity;
 using EchoApi.OpenApi;
+using EchoApi.Settings;
 using PeerCredentials.Sockets;
 
 // Socket completions on the epoll thread: set before any socket exists (docs/configuration.md, "Performance").
@@ -21,7 +22,7 @@ var descriptors = OpenFileLimit.RaiseToHardLimit();
 
 // Settings files sit beside the binary, wherever it is started from (systemd starts it in /).
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Configuration.AddCommandLine(args, EchoApiOptions.SwitchMappings.ToDictionary());
+builder.Configuration.AddCommandLine(args, EchoApiSettings.SwitchMappings.ToDictionary());
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
 builder.Services.AddSystemd(); // under systemd: sd_notify readiness and journal-formatted logs; elsewhere nothing
 

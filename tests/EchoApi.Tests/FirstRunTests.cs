@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using EchoApi.Hosting;
+using EchoApi.Settings;
 using EchoApi.Tests.Infrastructure;
 
 namespace EchoApi.Tests;
@@ -56,6 +57,21 @@ public sealed class FirstRunTests : IDisposable
         var line = await FailedStartAsync(["--socket", "relative.sock"]);
 
         Assert.Equal("echoapi: EchoApi:SocketPath 'relative.sock' is not an absolute path", line);
+    }
+
+    [Fact]
+    public async Task EveryBadSettingIsOnTheOneLineWhateverItsConcern()
+    {
+        // Socket files, access, limits, WebSocket and line socket are bound into separate classes.
+        var line = await FailedStartAsync(["--socket", SocketPath, "--EchoApi:SocketMode=0777", "--EchoApi:Owner=no-such-user-here", "--EchoApi:IdleTimeout=00:00:00", "--EchoApi:MaxMessageBytes=0", "--EchoApi:MaxLineBytes=0"]);
+
+        Assert.Equal(
+            "echoapi: EchoApi:SocketMode '0777' is not a socket mode: give octal read/write bits that include the owner's, such as 0600 or 0660; "
+            + "EchoApi:Owner 'no-such-user-here' is neither a uid nor a user in the user database; "
+            + "EchoApi:IdleTimeout must be a positive time span (such as 00:05:00), not 00:00:00; "
+            + "EchoApi:MaxMessageBytes must be a positive number of bytes, not 0; "
+            + "EchoApi:MaxLineBytes must be a positive number of bytes, not 0",
+            line);
     }
 
     [Fact]
@@ -152,13 +168,19 @@ public sealed class FirstRunTests : IDisposable
     [Fact]
     public void KnownSettingsAreEveryPublicSettableOptionsProperty()
     {
-        // Settable: a public setter, or a list the binder fills (AllowedHostNames).
-        var properties = typeof(EchoApiOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        // Every class bound from the EchoApi section. Settable: a public setter, or a list the binder fills
+        // (AllowedHostNames).
+        Type[] classes = [typeof(SocketSettings), typeof(AccessSettings), typeof(LimitSettings), typeof(WebSocketSettings), typeof(LineSocketSettings)];
+        var properties = classes
+            .SelectMany(c => c.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             .Where(p => p.SetMethod?.IsPublic == true || p.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable)) && p.PropertyType != typeof(string))
             .Select(p => p.Name)
-            .Order();
+            .Order()
+            .ToList();
 
         Assert.Equal(properties, SettingsReader.KnownSettings.Order());
+        // The classes share one flat section: a name in two of them would be one key bound twice.
+        Assert.Equal(properties.Count, properties.Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 
     [Fact]

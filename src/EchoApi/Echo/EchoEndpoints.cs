@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -18,11 +19,11 @@ public static class EchoEndpoints
         return group;
     }
 
-    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(HttpContext context, IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime, ILogger<EchoApiOptions> logger)
+    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(HttpContext context, IOptions<LimitSettings> limits, IHostApplicationLifetime lifetime, ILogger<LimitSettings> logger)
     {
         var request = context.Request;
         var response = context.Response;
-        var limit = options.Value.MaxEchoBytes;
+        var limit = limits.Value.MaxEchoBytes;
         if (request.ContentLength > limit)
         {
             return TooLarge(limit, $"The body is {request.ContentLength} bytes");
@@ -58,7 +59,7 @@ public static class EchoEndpoints
             // Kestrel aborts what still runs at HostOptions.ShutdownTimeout, and the read or write in flight
             // fails with an OperationCanceledException before RequestAborted is even signalled. That is this
             // service's own decision, not a fault: one warning, and the connection is gone.
-            logger.EchoCutOffAtShutdown(context.Connection.Id, options.Value.ShutdownTimeout);
+            logger.EchoCutOffAtShutdown(context.Connection.Id, limits.Value.ShutdownTimeout);
             context.Abort();
         }
         catch (BadHttpRequestException e)

@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,7 @@ public static class WebSocketEchoEndpoints
     }
 
     internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> EchoAsync(
-        HttpContext context, IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime, ILogger<WebSocketLineEcho> logger)
+        HttpContext context, IOptions<WebSocketSettings> settings, IOptions<LimitSettings> limits, IHostApplicationLifetime lifetime, ILogger<WebSocketLineEcho> logger)
     {
         // The owner policy has already run: a refused peer got 403 and never reaches the handshake.
         if (WebSocketHandshake.Refusal(context) is { } refusal)
@@ -37,7 +38,7 @@ public static class WebSocketEchoEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service Unavailable", detail: $"{e.Message} (EchoApi:MaxConnections); try again later.");
         }
 
-        using var echo = new WebSocketLineEcho(upgraded, options.Value, context.Connection.Id, logger);
+        using var echo = new WebSocketLineEcho(upgraded, settings.Value, limits.Value.IdleTimeout, context.Connection.Id, logger);
         await echo.RunAsync(context.RequestAborted, lifetime.ApplicationStopping);
         return TypedResults.Empty;
     }

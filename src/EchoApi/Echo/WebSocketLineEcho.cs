@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
+using EchoApi.Settings;
 
 namespace EchoApi.Echo;
 
@@ -28,10 +29,10 @@ internal sealed class WebSocketLineEcho : IDisposable
     private int _failed;
 
     /// <summary>Runs the server's side of the WebSocket protocol on <paramref name="upgraded"/>, the connection after the 101.</summary>
-    public WebSocketLineEcho(Stream upgraded, EchoApiOptions settings, string connectionId, ILogger logger)
+    public WebSocketLineEcho(Stream upgraded, WebSocketSettings settings, TimeSpan idleTimeout, string connectionId, ILogger logger)
     {
         _maxMessageBytes = settings.MaxMessageBytes;
-        _idleTimeout = settings.IdleTimeout;
+        _idleTimeout = idleTimeout;
         _connectionId = connectionId;
         _logger = logger;
         _frames = new ClientFrameGuardStream(upgraded, _maxMessageBytes, FailAsync);
@@ -39,7 +40,7 @@ internal sealed class WebSocketLineEcho : IDisposable
         {
             IsServer = true,
             KeepAliveInterval = settings.KeepAliveInterval,
-            KeepAliveTimeout = settings.IdleTimeout,
+            KeepAliveTimeout = idleTimeout,
         });
         _idle = new Timer(static state => ((WebSocketLineEcho)state!).CheckIdle(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }

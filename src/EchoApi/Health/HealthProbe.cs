@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using EchoApi.Settings;
 using PeerCredentials.Sockets;
 
 namespace EchoApi.Health;
@@ -15,12 +16,12 @@ internal static class HealthProbe
     {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
-            .AddCommandLine(args.Where(a => a != Switch).ToArray(), EchoApiOptions.SwitchMappings.ToDictionary())
+            .AddCommandLine(args.Where(a => a != Switch).ToArray(), EchoApiSettings.SwitchMappings.ToDictionary())
             .Build();
-        var path = configuration[$"{EchoApiOptions.Section}:{nameof(EchoApiOptions.SocketPath)}"];
+        var path = configuration[EchoApiSettings.Key(nameof(SocketSettings.SocketPath))];
         if (string.IsNullOrWhiteSpace(path))
         {
-            path = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
+            path = SocketSettings.DefaultSocketPath();
         }
 
         // A socket in a directory that another uid can change may be that uid's, answering "ok" for the service.

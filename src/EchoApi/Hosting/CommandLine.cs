@@ -1,6 +1,6 @@
 using System.Reflection;
 using EchoApi.Health;
-using PeerCredentials.Sockets;
+using EchoApi.Settings;
 
 namespace EchoApi.Hosting;
 
@@ -14,7 +14,7 @@ public static class CommandLine
     private static readonly string[] Flags = ["--help", "-h", "--version", HealthProbe.Switch];
 
     // Switches that take a value: the short forms of settings.
-    private static readonly string[] ValueSwitches = [.. EchoApiOptions.SwitchMappings.Keys, "--environment"];
+    private static readonly string[] ValueSwitches = [.. EchoApiSettings.SwitchMappings.Keys, "--environment"];
 
     // The host's own settings, which test hosts (WebApplicationFactory) pass to Program as --key=value.
     private static readonly string[] HostSettings = ["--environment", "--contentRoot", "--applicationName", "--webroot", "--preventHostingStartup", "--hostingStartupAssemblies", "--hostingStartupExcludeAssemblies", "--detailedErrors", "--captureStartupErrors", "--shutdownTimeoutSeconds", "--suppressStatusMessages", "--startupAssembly", "--preferHostingUrls"];
@@ -88,7 +88,7 @@ public static class CommandLine
 
             var setting = SettingsReader.KnownSettings.FirstOrDefault(s => string.Equals(s, name.TrimStart('-'), StringComparison.OrdinalIgnoreCase));
             var meant = setting is not null
-                ? $"--{EchoApiOptions.Section}:{setting}"
+                ? $"--{EchoApiSettings.Key(setting)}"
                 : SettingsReader.Closest(name, [.. Flags.Where(f => f.StartsWith("--", StringComparison.Ordinal)), .. ValueSwitches]);
             return $"unknown switch {name}" + (meant is null ? "; see --help" : $"; did you mean {meant}?");
         }
@@ -103,8 +103,8 @@ public static class CommandLine
 
     private static string Usage()
     {
-        var defaults = new EchoApiOptions();
-        var socket = UnixSocketPaths.GetDefault("echoapi", "echo.sock");
+        var (sockets, access, limits, webSockets) = (new SocketSettings(), new AccessSettings(), new LimitSettings(), new WebSocketSettings());
+        var socket = SocketSettings.DefaultSocketPath();
         return $"""
             EchoApi {Version()}: an echo service on a Unix socket; the kernel's peer credentials decide who gets in.
 
@@ -121,15 +121,15 @@ public static class CommandLine
             Here and now: {socket}
 
             Most used settings (--EchoApi:Name=value, environment EchoApi__Name, or appsettings.json):
-              SocketMode             {defaults.SocketMode}     octal; 0660 with SocketGroup lets a group connect
+              SocketMode             {sockets.SocketMode}     octal; 0660 with SocketGroup lets a group connect
               SocketGroup            (none)   the socket files' group, name or gid
               Owner                  (you)    the user, uid or name, whose processes may use the service
-              AllowRoot              {defaults.AllowRoot.ToString().ToLowerInvariant()}    whether root may when it is not the owner
+              AllowRoot              {access.AllowRoot.ToString().ToLowerInvariant()}    whether root may when it is not the owner
               LineSocketPath         line.sock beside the socket; empty turns the line socket off
               OwnerSocketPath        (none)   a second socket for the owner alone
-              MaxEchoBytes           {defaults.MaxEchoBytes}
-              MaxMessageBytes        {defaults.MaxMessageBytes}
-              IdleTimeout            {defaults.IdleTimeout:c}
+              MaxEchoBytes           {limits.MaxEchoBytes}
+              MaxMessageBytes        {webSockets.MaxMessageBytes}
+              IdleTimeout            {limits.IdleTimeout:c}
               Logging:LogLevel:Default  Information (Debug adds stack traces to start-up errors)
 
             Try: curl --unix-socket {socket} -d hello http://localhost/echo

@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -30,9 +31,9 @@ public static class EchoApiAuthorizationExtensions
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.Configure<KeyManagementOptions>(keys => (keys.XmlRepository, keys.XmlEncryptor) = (new InMemoryXmlRepository(), new NullXmlEncryptor()));
         services.AddAuthorization();
-        services.AddOptions<AuthorizationOptions>().Configure<IOptions<EchoApiOptions>>((authorization, echo) =>
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<AccessSettings>>((authorization, access) =>
         {
-            var owner = new AuthorizationPolicyBuilder().RequireSocketOwner(echo.Value.OwnerUserId!.Value, echo.Value.AllowRoot).Build();
+            var owner = new AuthorizationPolicyBuilder().RequireSocketOwner(access.Value.OwnerUserId, access.Value.AllowRoot).Build();
             authorization.AddPolicy(EchoPolicies.Owner, owner);
             authorization.DefaultPolicy = owner;
             authorization.FallbackPolicy = owner;

@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.Extensions.Options;
 using PeerCredentials.Http;
 
@@ -14,9 +15,9 @@ public static class EchoApiRequestGuardExtensions
     public static IServiceCollection AddEchoApiRequestGuard(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<LocalRequestGuardOptions>().Configure<IOptions<EchoApiOptions>>((guard, echo) =>
+        services.AddOptions<LocalRequestGuardOptions>().Configure<IOptions<AccessSettings>>((guard, access) =>
         {
-            foreach (var host in echo.Value.AllowedHostNames)
+            foreach (var host in access.Value.AllowedHostNames)
             {
                 guard.AllowedHosts.Add(host);
             }

@@ -1,4 +1,5 @@
 using EchoApi.LineProtocol;
+using EchoApi.Settings;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -21,45 +22,43 @@ public static class EchoApiSocketsExtensions
 
         // Settings: read as typed (unknown keys, values that do not convert), bound from "EchoApi", checked
         // before the socket exists; a failure is one line on stderr, not the host's stack trace.
-        builder.Services.AddOptions<EchoApiOptions>().Configure<IConfiguration>((_, configuration) => SettingsReader.Check(configuration));
-        builder.Services.AddOptions<EchoApiOptions>().BindConfiguration(EchoApiOptions.Section).ValidateOnStart();
+        builder.Services.AddEchoApiSettings();
         StartupFailure.QuietHostErrors(builder.Logging, builder.Configuration);
         EchoApiStartupLog.QuietFrameworkStartupLines(builder.Logging, builder.Configuration);
-        builder.Services.AddSingleton<EchoApiOptionsSetup>();
-        builder.Services.AddSingleton<IPostConfigureOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
-        builder.Services.AddSingleton<IValidateOptions<EchoApiOptions>>(sp => sp.GetRequiredService<EchoApiOptionsSetup>());
 
         // The gate's limits count every socket together; they protect the owner (and root, when allowed)
         // rather than limit them.
         builder.Services.AddUnixSocketFiles();
         builder.Services.AddUnixSocketsOnly(); // no TCP listener, from Kestrel's settings or systemd: it would be outside the gate
-        builder.Services.AddOptions<PeerCredentialGateOptions>().Configure<IOptions<EchoApiOptions>>((gate, echo) =>
+        builder.Services.AddOptions<PeerCredentialGateOptions>().Configure<IOptions<LimitSettings>, IOptions<AccessSettings>>((gate, limitSettings, access) =>
         {
-            var options = echo.Value;
-            gate.ConnectionsPerSecondPerUser = options.MaxConnectsPerSecondPerUser;
-            gate.FloodPause = options.FloodPause;
-            gate.MaxConnectionsPerUser = options.MaxConnectionsPerUser;
+            var limits = limitSettings.Value;
+            gate.ConnectionsPerSecondPerUser = limits.MaxConnectsPerSecondPerUser;
+            gate.FloodPause = limits.FloodPause;
+            gate.MaxConnectionsPerUser = limits.MaxConnectionsPerUser;
             // Strangers together never hold all of Kestrel's connections: the owner always finds room.
-            gate.MaxUntrustedConnections = (int)Math.Min(int.MaxValue, Math.Max(1, options.MaxConnections * 3 / 4));
-            foreach (var uid in options.TrustedUserIds())
+            gate.MaxUntrustedConnections = (int)Math.Min(int.MaxValue, Math.Max(1, limits.MaxConnections * 3 / 4));
+            foreach (var uid in access.Value.TrustedUserIds())
             {
                 gate.TrustedUserIds.Add(uid);
             }
         });
-        builder.Services.AddOptions<HostOptions>().Configure<IOptions<EchoApiOptions>>((host, echo) => host.ShutdownTimeout = echo.Value.ShutdownTimeout);
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitSettings>>((host, limits) => host.ShutdownTimeout = limits.Value.ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(Listen);
         return builder;
     }
 
     private static void Listen(KestrelServerOptions kestrel)
     {
-        var options = kestrel.ApplicationServices.GetRequiredService<IOptions<EchoApiOptions>>().Value;
-        ApplyLimits(kestrel.Limits, options);
+        var services = kestrel.ApplicationServices;
+        var sockets = services.GetRequiredService<IOptions<SocketSettings>>().Value;
+        var access = services.GetRequiredService<IOptions<AccessSettings>>().Value;
+        ApplyLimits(kestrel.Limits, services.GetRequiredService<IOptions<LimitSettings>>().Value);
 
         // The owner check, for the gate to ask at connect: on the line socket always (the classic
         // protocol has no way to say 403), on the HTTP sockets when RefuseAtConnect says so.
-        var owner = new SocketOwnerRequirement(options.OwnerUserId!.Value, options.AllowRoot);
-        void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = options.RefuseAtConnect ? owner.Check : null;
+        var owner = new SocketOwnerRequirement(access.OwnerUserId, access.AllowRoot);
+        void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = access.RefuseAtConnect ? owner.Check : null;
         void Lines(PeerCredentialConnectionOptions gate)
         {
             gate.AuthorizePeer = owner.Check;
@@ -84,31 +83,31 @@ public static class EchoApiSocketsExtensions
             return;
         }
 
-        var file = new UnixSocketFileOptions { Mode = options.SocketFileMode!.Value, Group = options.SocketGroup };
-        kestrel.ListenUnixSocketFile(options.SocketPath!, file, listen => listen.UsePeerCredentials(Http));
-        if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+        var file = new UnixSocketFileOptions { Mode = sockets.SocketFileMode, Group = sockets.SocketGroup };
+        kestrel.ListenUnixSocketFile(sockets.SocketPath, file, listen => listen.UsePeerCredentials(Http));
+        if (!string.IsNullOrEmpty(sockets.OwnerSocketPath))
         {
             // Only the owner can open it: no other uid can flood it, or wait in its listen queue.
             var ownerOnly = new UnixSocketFileOptions { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-            kestrel.ListenUnixSocketFile(options.OwnerSocketPath, ownerOnly, listen => listen.UsePeerCredentials(Http));
+            kestrel.ListenUnixSocketFile(sockets.OwnerSocketPath, ownerOnly, listen => listen.UsePeerCredentials(Http));
         }
 
-        if (!string.IsNullOrEmpty(options.LineSocketPath))
+        if (!string.IsNullOrEmpty(sockets.LineSocketPath))
         {
-            kestrel.ListenUnixSocketFile(options.LineSocketPath, file, listen => listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>());
+            kestrel.ListenUnixSocketFile(sockets.LineSocketPath, file, listen => listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>());
         }
     }
 
     // Slow or idle peers are timed out, and nothing a peer sends is held without a bound.
-    private static void ApplyLimits(KestrelServerLimits limits, EchoApiOptions options)
+    private static void ApplyLimits(KestrelServerLimits limits, LimitSettings settings)
     {
-        limits.MaxConcurrentConnections = options.MaxConnections;
-        limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
-        limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
-        limits.KeepAliveTimeout = options.KeepAliveTimeout;
-        limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersBytes;
-        limits.MinRequestBodyDataRate = options.MinRequestBodyBytesPerSecond > 0
-            ? new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+        limits.MaxConcurrentConnections = settings.MaxConnections;
+        limits.MaxConcurrentUpgradedConnections = settings.MaxConnections;
+        limits.RequestHeadersTimeout = settings.RequestHeadersTimeout;
+        limits.KeepAliveTimeout = settings.KeepAliveTimeout;
+        limits.MaxRequestHeadersTotalSize = settings.MaxRequestHeadersBytes;
+        limits.MinRequestBodyDataRate = settings.MinRequestBodyBytesPerSecond > 0
+            ? new MinDataRate(settings.MinRequestBodyBytesPerSecond, LimitSettings.MinRequestBodyGracePeriod)
             : null;
     }
 }

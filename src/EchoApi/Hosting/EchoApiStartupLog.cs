@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.Extensions.Options;
 
 namespace EchoApi.Hosting;
@@ -28,47 +29,48 @@ public static class EchoApiStartupLog
         ArgumentNullException.ThrowIfNull(app);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var options = app.Services.GetRequiredService<IOptions<EchoApiOptions>>().Value;
+            var sockets = app.Services.GetRequiredService<IOptions<SocketSettings>>().Value;
+            var owner = app.Services.GetRequiredService<IOptions<AccessSettings>>().Value.OwnerUserId;
             if (SystemdSockets.Inherited() is { Count: > 0 } inherited)
             {
-                app.Logger.ListeningOnSystemdSockets(inherited.Count, string.Join(", ", inherited.Select(s => s.Name)), options.OwnerUserId!.Value);
-                if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+                app.Logger.ListeningOnSystemdSockets(inherited.Count, string.Join(", ", inherited.Select(s => s.Name)), owner);
+                if (!string.IsNullOrEmpty(sockets.OwnerSocketPath))
                 {
-                    app.Logger.OwnerSocketIgnoredUnderSystemd(options.OwnerSocketPath);
+                    app.Logger.OwnerSocketIgnoredUnderSystemd(sockets.OwnerSocketPath);
                 }
 
                 return;
             }
 
             // curl spells an abstract name without its '@' (--unix-socket @name dials a file named "@name").
-            if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(options.SocketPath!))
+            if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(sockets.SocketPath))
             {
-                app.Logger.ListeningAbstract(options.SocketPath!, options.OwnerUserId!.Value, options.SocketPath![1..]);
+                app.Logger.ListeningAbstract(sockets.SocketPath, owner, sockets.SocketPath[1..]);
             }
             else
             {
-                app.Logger.Listening(options.SocketPath!, options.OwnerUserId!.Value);
+                app.Logger.Listening(sockets.SocketPath, owner);
             }
 
-            if (!string.IsNullOrWhiteSpace(options.SocketGroup))
+            if (!string.IsNullOrWhiteSpace(sockets.SocketGroup))
             {
-                app.Logger.GroupCanConnectButIsRefused(options.SocketGroup, options.OwnerUserId!.Value);
+                app.Logger.GroupCanConnectButIsRefused(sockets.SocketGroup, owner);
             }
 
-            if (!string.IsNullOrEmpty(options.OwnerSocketPath))
+            if (!string.IsNullOrEmpty(sockets.OwnerSocketPath))
             {
-                app.Logger.ListeningForOwner(options.OwnerSocketPath, options.OwnerUserId!.Value);
+                app.Logger.ListeningForOwner(sockets.OwnerSocketPath, owner);
             }
 
-            if (!string.IsNullOrEmpty(options.LineSocketPath))
+            if (!string.IsNullOrEmpty(sockets.LineSocketPath))
             {
-                if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(options.LineSocketPath))
+                if (PeerCredentials.Sockets.UnixSocketPaths.IsAbstract(sockets.LineSocketPath))
                 {
-                    app.Logger.ListeningForLinesAbstract(options.LineSocketPath, options.LineSocketPath[1..]);
+                    app.Logger.ListeningForLinesAbstract(sockets.LineSocketPath, sockets.LineSocketPath[1..]);
                 }
                 else
                 {
-                    app.Logger.ListeningForLines(options.LineSocketPath);
+                    app.Logger.ListeningForLines(sockets.LineSocketPath);
                 }
             }
         });

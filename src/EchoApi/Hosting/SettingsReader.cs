@@ -1,4 +1,5 @@
 using System.Globalization;
+using EchoApi.Settings;
 using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 
@@ -22,33 +23,33 @@ public static class SettingsReader
         List, // of text: EchoApi:Name:0, EchoApi:Name:1, ... (a JSON array, or indexed keys)
     }
 
-    // Every public settable property of EchoApiOptions (a test keeps this list complete), with its type:
-    // a static table rather than reflection, so the service stays trim- and AOT-safe.
+    // Every public settable property of the settings classes (a test keeps this list complete), with its
+    // type: a static table rather than reflection, so the service stays trim- and AOT-safe.
     private static readonly Dictionary<string, Kind> Settings = new(StringComparer.OrdinalIgnoreCase)
     {
-        [nameof(EchoApiOptions.SocketPath)] = Kind.Text,
-        [nameof(EchoApiOptions.SocketMode)] = Kind.Text,
-        [nameof(EchoApiOptions.SocketGroup)] = Kind.Text,
-        [nameof(EchoApiOptions.RefuseAtConnect)] = Kind.Boolean,
-        [nameof(EchoApiOptions.MaxConnectionsPerUser)] = Kind.Int32,
-        [nameof(EchoApiOptions.MaxConnectsPerSecondPerUser)] = Kind.Number,
-        [nameof(EchoApiOptions.FloodPause)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.OwnerSocketPath)] = Kind.Text,
-        [nameof(EchoApiOptions.MaxConnections)] = Kind.Int64,
-        [nameof(EchoApiOptions.RequestHeadersTimeout)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.KeepAliveTimeout)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.MinRequestBodyBytesPerSecond)] = Kind.Number,
-        [nameof(EchoApiOptions.MaxRequestHeadersBytes)] = Kind.Int32,
-        [nameof(EchoApiOptions.ShutdownTimeout)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.Owner)] = Kind.Text,
-        [nameof(EchoApiOptions.AllowRoot)] = Kind.Boolean,
-        [nameof(EchoApiOptions.MaxEchoBytes)] = Kind.Int64,
-        [nameof(EchoApiOptions.LineSocketPath)] = Kind.Text,
-        [nameof(EchoApiOptions.MaxLineBytes)] = Kind.Int32,
-        [nameof(EchoApiOptions.MaxMessageBytes)] = Kind.Int32,
-        [nameof(EchoApiOptions.IdleTimeout)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.KeepAliveInterval)] = Kind.TimeSpan,
-        [nameof(EchoApiOptions.AllowedHostNames)] = Kind.List,
+        [nameof(SocketSettings.SocketPath)] = Kind.Text,
+        [nameof(SocketSettings.SocketMode)] = Kind.Text,
+        [nameof(SocketSettings.SocketGroup)] = Kind.Text,
+        [nameof(SocketSettings.OwnerSocketPath)] = Kind.Text,
+        [nameof(SocketSettings.LineSocketPath)] = Kind.Text,
+        [nameof(AccessSettings.Owner)] = Kind.Text,
+        [nameof(AccessSettings.AllowRoot)] = Kind.Boolean,
+        [nameof(AccessSettings.RefuseAtConnect)] = Kind.Boolean,
+        [nameof(AccessSettings.AllowedHostNames)] = Kind.List,
+        [nameof(LimitSettings.MaxConnections)] = Kind.Int64,
+        [nameof(LimitSettings.MaxConnectionsPerUser)] = Kind.Int32,
+        [nameof(LimitSettings.MaxConnectsPerSecondPerUser)] = Kind.Number,
+        [nameof(LimitSettings.FloodPause)] = Kind.TimeSpan,
+        [nameof(LimitSettings.RequestHeadersTimeout)] = Kind.TimeSpan,
+        [nameof(LimitSettings.KeepAliveTimeout)] = Kind.TimeSpan,
+        [nameof(LimitSettings.MinRequestBodyBytesPerSecond)] = Kind.Number,
+        [nameof(LimitSettings.MaxRequestHeadersBytes)] = Kind.Int32,
+        [nameof(LimitSettings.ShutdownTimeout)] = Kind.TimeSpan,
+        [nameof(LimitSettings.MaxEchoBytes)] = Kind.Int64,
+        [nameof(LimitSettings.IdleTimeout)] = Kind.TimeSpan,
+        [nameof(WebSocketSettings.MaxMessageBytes)] = Kind.Int32,
+        [nameof(WebSocketSettings.KeepAliveInterval)] = Kind.TimeSpan,
+        [nameof(LineSocketSettings.MaxLineBytes)] = Kind.Int32,
     };
 
     /// <summary>The names of the settings in the <c>EchoApi</c> section.</summary>
@@ -60,14 +61,14 @@ public static class SettingsReader
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var problems = new List<string>();
-        foreach (var entry in configuration.GetSection(EchoApiOptions.Section).GetChildren())
+        foreach (var entry in configuration.GetSection(EchoApiSettings.Section).GetChildren())
         {
-            var key = $"{EchoApiOptions.Section}:{entry.Key}";
+            var key = $"{EchoApiSettings.Section}:{entry.Key}";
             if (!Settings.TryGetValue(entry.Key, out var kind))
             {
                 var closest = Closest(entry.Key, Settings.Keys);
                 problems.Add($"unknown setting {key}{Source(configuration, entry.Path)}"
-                    + (closest is null ? $"; see EchoApi --help for the settings" : $"; did you mean {EchoApiOptions.Section}:{closest}?"));
+                    + (closest is null ? $"; see EchoApi --help for the settings" : $"; did you mean {EchoApiSettings.Section}:{closest}?"));
             }
             else if (kind == Kind.List)
             {

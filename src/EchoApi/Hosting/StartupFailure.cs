@@ -1,3 +1,4 @@
+using EchoApi.Settings;
 using Microsoft.Extensions.Options;
 using PeerCredentials.Sockets;
 
@@ -36,6 +37,9 @@ public static class StartupFailure
             StartupFailureException => exception.Message,
             // Its Message joins the failures with "; " after each one's own full stop.
             OptionsValidationException validation => string.Join("; ", validation.Failures.Select(f => f.TrimEnd('.'))),
+            // Each settings class reports the whole section's failures; the host's start-up check gathers one per class.
+            AggregateException aggregate when aggregate.InnerExceptions.All(e => e is OptionsValidationException)
+                => string.Join("; ", aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures).Distinct().Select(f => f.TrimEnd('.'))),
             IOException or UnauthorizedAccessException => WithSetting(exception.Message, configuration),
             PlatformNotSupportedException => exception.Message,
             _ => ConfiguredLevel(configuration, "EchoApi") <= LogLevel.Debug
@@ -55,20 +59,20 @@ public static class StartupFailure
     private static string WithSetting(string message, IConfiguration configuration)
     {
         // The paths as the service computed them (defaults included); the host's services are gone by now.
-        string? Setting(string name) => configuration[$"{EchoApiOptions.Section}:{name}"];
-        var options = new EchoApiOptions
+        string? Setting(string name) => configuration[EchoApiSettings.Key(name)];
+        var sockets = new SocketSettings
         {
-            SocketPath = Setting(nameof(EchoApiOptions.SocketPath)),
-            OwnerSocketPath = Setting(nameof(EchoApiOptions.OwnerSocketPath)),
-            LineSocketPath = Setting(nameof(EchoApiOptions.LineSocketPath)),
+            SocketPath = Setting(nameof(SocketSettings.SocketPath)) ?? "",
+            OwnerSocketPath = Setting(nameof(SocketSettings.OwnerSocketPath)),
+            LineSocketPath = Setting(nameof(SocketSettings.LineSocketPath)),
         };
-        new EchoApiOptionsSetup().PostConfigure(null, options);
+        SocketSettingsSetup.Resolve(sockets);
 
         (string Name, string? Path)[] settings =
         [
-            (nameof(EchoApiOptions.SocketPath), options.SocketPath),
-            (nameof(EchoApiOptions.OwnerSocketPath), options.OwnerSocketPath),
-            (nameof(EchoApiOptions.LineSocketPath), options.LineSocketPath),
+            (nameof(SocketSettings.SocketPath), sockets.SocketPath),
+            (nameof(SocketSettings.OwnerSocketPath), sockets.OwnerSocketPath),
+            (nameof(SocketSettings.LineSocketPath), sockets.LineSocketPath),
         ];
         var match = settings.FirstOrDefault(s => !string.IsNullOrEmpty(s.Path) && message.Contains($"'{s.Path}", StringComparison.Ordinal));
         if (match.Path is null)
@@ -77,7 +81,7 @@ public static class StartupFailure
                 && System.IO.Path.GetDirectoryName(s.Path) is { } directory && message.Contains(directory, StringComparison.Ordinal));
         }
 
-        return match.Path is null ? message : $"{EchoApiOptions.Section}:{match.Name} '{match.Path}': {message}";
+        return match.Path is null ? message : $"{EchoApiSettings.Key(match.Name)} '{match.Path}': {message}";
     }
 
     private static LogLevel ConfiguredLevel(IConfiguration configuration, string category)

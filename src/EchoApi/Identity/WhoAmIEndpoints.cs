@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using EchoApi.Settings;
 using Microsoft.Extensions.Options;
 using PeerCredentials;
 using PeerCredentials.Authentication;
@@ -18,7 +19,7 @@ public static class WhoAmIEndpoints
         return group;
     }
 
-    internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<EchoApiOptions> options)
+    internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<AccessSettings> access)
     {
         // The owner policy has run, so the principal is a peer's. The answer comes from the kernel's
         // typed credential, not from claims, which a claims transformation may have added to.
@@ -30,6 +31,6 @@ public static class WhoAmIEndpoints
             User: UnixAccounts.GetUserName(peer.UserId),
             Group: UnixAccounts.GetGroupName(peer.GroupId),
             Groups: [.. (peer.SupplementaryGroups ?? []).Select(gid => new GroupEntry(gid, UnixAccounts.GetGroupName(gid)))],
-            IsOwner: peer.UserId == options.Value.OwnerUserId);
+            IsOwner: peer.UserId == access.Value.OwnerUserId);
     }
 }

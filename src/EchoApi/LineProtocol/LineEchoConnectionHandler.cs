@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using EchoApi.Settings;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using PeerCredentials;
@@ -11,7 +12,7 @@ namespace EchoApi.LineProtocol;
 /// back as <c>&gt; line</c>. Who may connect is the gate's business: it refuses a stranger at connect
 /// and lets <see cref="RefuseAsync"/> say <c>Unauthorized access</c>; this handler only speaks the protocol.
 /// </summary>
-internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options, IHostApplicationLifetime lifetime) : ConnectionHandler
+internal sealed class LineEchoConnectionHandler(IOptions<LineSocketSettings> settings, IOptions<LimitSettings> limits, IHostApplicationLifetime lifetime) : ConnectionHandler
 {
     private static readonly byte[] Prompt = "> "u8.ToArray();
     private static readonly byte[] Unauthorized = "Unauthorized access\n"u8.ToArray();
@@ -29,7 +30,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
     {
         try
         {
-            if (await EchoLinesAsync(connection.Transport, options.Value) is { } ending)
+            if (await EchoLinesAsync(connection.Transport, settings.Value.MaxLineBytes, limits.Value.IdleTimeout) is { } ending)
             {
                 await EndAsync(connection.Transport, ending);
             }
@@ -47,7 +48,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
     }
 
     /// <summary>Echoes lines until EOF, returning the one-line message to end with, if any.</summary>
-    private async Task<byte[]?> EchoLinesAsync(IDuplexPipe transport, EchoApiOptions settings)
+    private async Task<byte[]?> EchoLinesAsync(IDuplexPipe transport, int maxLineBytes, TimeSpan idleTimeout)
     {
         var input = transport.Input;
         var output = transport.Output;
@@ -56,7 +57,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
         while (true)
         {
-            wait.CancelAfter(settings.IdleTimeout);
+            wait.CancelAfter(idleTimeout);
             ReadResult read;
             try
             {
@@ -73,7 +74,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
                 while (buffer.PositionOf((byte)'\n') is { } newline)
                 {
                     var line = buffer.Slice(0, buffer.GetPosition(1, newline)); // the newline (and a \r before it) stay as sent
-                    if (line.Length - 1 > settings.MaxLineBytes)
+                    if (line.Length - 1 > maxLineBytes)
                     {
                         return TooLong;
                     }
@@ -84,7 +85,7 @@ internal sealed class LineEchoConnectionHandler(IOptions<EchoApiOptions> options
                 }
 
                 // Everything left has no newline yet: bounded by the limit, whatever the peer sends.
-                if (buffer.Length > settings.MaxLineBytes)
+                if (buffer.Length > maxLineBytes)
                 {
                     return TooLong;
                 }

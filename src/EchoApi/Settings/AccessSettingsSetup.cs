@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using PeerCredentials;
+
+namespace EchoApi.Settings;
+
+/// <summary>Resolves the owner to a uid, and checks who may use the service before any socket exists.</summary>
+internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings>
+{
+    public void PostConfigure(string? name, AccessSettings options) => Resolve(options);
+
+    internal static void Resolve(AccessSettings options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Owner))
+        {
+            (options.OwnerUserId, options.OwnerResolves) = (UnixAccounts.EffectiveUserId, true);
+        }
+        else
+        {
+            options.OwnerResolves = UnixAccounts.TryResolveUserId(options.Owner.Trim(), out var uid);
+            options.OwnerUserId = uid;
+        }
+    }
+
+    /// <summary>Adds what is wrong with <paramref name="options"/> to <paramref name="failures"/>.</summary>
+    internal static void Validate(AccessSettings options, List<string> failures)
+    {
+        foreach (var host in options.AllowedHostNames.Where(h => Uri.CheckHostName(h) switch { UriHostNameType.Dns or UriHostNameType.IPv4 => false, UriHostNameType.IPv6 => !h.StartsWith('['), _ => true }))
+        {
+            failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.AllowedHostNames))} '{host}' is not a host name: give a name or an IP address without scheme or port (IPv6 in brackets), such as echo.internal.");
+        }
+
+        if (!options.OwnerResolves)
+        {
+            failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.Owner))} '{options.Owner}' is neither a uid nor a user in the user database.");
+        }
+        else if (options.OwnerUserId == UnixAccounts.OverflowUserId)
+        {
+            failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.Owner))} is uid {options.OwnerUserId}, the kernel's overflow uid, which unmapped users of other user namespaces share; it cannot own the socket.");
+        }
+    }
+}
