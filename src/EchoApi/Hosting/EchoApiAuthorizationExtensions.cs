@@ -1,8 +1,6 @@
 using EchoApi.Settings;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace EchoApi.Hosting;
@@ -23,13 +21,10 @@ public static class EchoApiAuthorizationExtensions
         // policy, which is every endpoint's but /healthz's, and the policy evaluator below puts the
         // connection's identity on the request as it authorizes it. Authenticating every request up front
         // as well would only repeat that.
-        services.AddAuthentication().AddPeerCredential();
-
-        // Authentication brings data protection, and nothing here protects data. The ephemeral provider
-        // alone does not keep it off the disk: its hosted service still loads a key ring at start, from a
-        // store in ~/.aspnet and with a warning about its missing encryptor, unless the key manager has both.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        services.Configure<KeyManagementOptions>(keys => (keys.XmlRepository, keys.XmlEncryptor) = (new InMemoryXmlRepository(), new NullXmlEncryptor()));
+        // AddAuthenticationCore, not AddAuthentication: the latter also brings data protection (for cookie
+        // and remote sign-in handlers), whose hosted service makes a key ring at start, loading OpenSSL
+        // (about 30 ms of the start) and keeping keys in ~/.aspnet. Nothing here protects data.
+        new AuthenticationBuilder(services.AddAuthenticationCore()).AddPeerCredential();
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<IOptions<AccessSettings>>((authorization, access) =>
         {
