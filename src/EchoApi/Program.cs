@@ -8,7 +8,7 @@ using EchoApi.OpenApi;
 using EchoApi.Settings;
 using PeerCredentials.Sockets;
 
-// Socket completions on the epoll thread: set before any socket exists (docs/configuration.md, "Performance").
+// Socket completions on the epoll thread: set before any socket exists (bench/README.md, "Choices for speed").
 SocketCompletions.RunInline();
 
 // --help, --version, and --health (a container health check without shell or curl); a switch it does not know stops it.
