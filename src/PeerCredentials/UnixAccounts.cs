@@ -22,6 +22,7 @@ public static class UnixAccounts
     private static readonly ConcurrentDictionary<uint, string> UserNames = new();
     private static readonly ConcurrentDictionary<uint, string> GroupNames = new();
     private static readonly Lazy<uint> OverflowUid = new(() => ReadKernelNumber("/proc/sys/kernel/overflowuid", 65534));
+    private static readonly Lazy<uint> OverflowGid = new(() => ReadKernelNumber("/proc/sys/kernel/overflowgid", 65534));
 
     /// <summary>The effective uid of this process.</summary>
     public static uint EffectiveUserId => Libc.GetEffectiveUserId();
@@ -31,6 +32,12 @@ public static class UnixAccounts
     /// (<c>/proc/sys/kernel/overflowuid</c>, usually 65534). It never names a real user.
     /// </summary>
     public static uint OverflowUserId => OverflowUid.Value;
+
+    /// <summary>
+    /// The gid the kernel reports for a group it cannot map into this user namespace
+    /// (<c>/proc/sys/kernel/overflowgid</c>, usually 65534). It never names a real group.
+    /// </summary>
+    public static uint OverflowGroupId => OverflowGid.Value;
 
     /// <summary>The user name of <paramref name="uid"/>, or the number as text when the database has none.</summary>
     public static string GetUserName(uint uid)

@@ -1,3 +1,4 @@
+using PeerCredentials;
 using PeerCredentials.Authentication;
 using PeerCredentials.Authorization;
 
@@ -25,5 +26,71 @@ public static class PeerCredentialPolicyBuilderExtensions
             .AddAuthenticationSchemes(authenticationScheme)
             .RequireAuthenticatedUser()
             .AddRequirements(new SocketOwnerRequirement(ownerUserId, allowRoot));
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials whose uid is one of
+    /// <paramref name="users"/> (<see cref="PeerUserRequirement"/>), each a uid or a user name resolved now.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="users">Uids (<c>1000</c>) or user names (<c>alice</c>).</param>
+    /// <exception cref="ArgumentException">A name is not in the user database, or names the overflow uid, which
+    /// unmapped users of other user namespaces share (give it as a number to mean it).</exception>
+    public static AuthorizationPolicyBuilder RequirePeerUser(this AuthorizationPolicyBuilder builder, params string[] users)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var ids = Resolve(users, UnixAccounts.TryResolveUserId, UnixAccounts.OverflowUserId, "user", nameof(users));
+        return builder
+            .AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme)
+            .RequireAuthenticatedUser()
+            .AddRequirements(new PeerUserRequirement(ids));
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials that holds one of
+    /// <paramref name="groups"/> as its primary or a supplementary group, as the kernel reports them
+    /// (<see cref="PeerGroupRequirement"/>); each a gid or a group name resolved now.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="groups">Gids (<c>27</c>) or group names (<c>docker</c>).</param>
+    /// <exception cref="ArgumentException">A name is not in the group database, or names the overflow gid
+    /// (give it as a number to mean it).</exception>
+    public static AuthorizationPolicyBuilder RequirePeerGroup(this AuthorizationPolicyBuilder builder, params string[] groups)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var ids = Resolve(groups, UnixAccounts.TryResolveGroupId, UnixAccounts.OverflowGroupId, "group", nameof(groups));
+        return builder
+            .AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme)
+            .RequireAuthenticatedUser()
+            .AddRequirements(new PeerGroupRequirement(ids));
+    }
+
+    private delegate bool TryResolve(string nameOrId, out uint id);
+
+    private static uint[] Resolve(string[] namesOrIds, TryResolve resolve, uint overflow, string what, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(namesOrIds);
+        if (namesOrIds.Length == 0)
+        {
+            throw new ArgumentException($"Name at least one {what}.", parameter);
+        }
+
+        var ids = new uint[namesOrIds.Length];
+        for (var i = 0; i < namesOrIds.Length; i++)
+        {
+            var text = namesOrIds[i]?.Trim() ?? string.Empty;
+            if (!resolve(text, out ids[i]))
+            {
+                throw new ArgumentException($"'{text}' is neither a {what} id nor a {what} in the {what} database.", parameter);
+            }
+
+            // A name that resolves to the overflow id would admit every unmapped peer of another user namespace.
+            if (ids[i] == overflow && !uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                throw new ArgumentException($"{what} '{text}' is the overflow id {overflow}, which every unmapped peer of another user namespace shares; give it as the number {overflow} if you mean it.", parameter);
+            }
+        }
+
+        return ids;
     }
 }
