@@ -1,5 +1,7 @@
 using System.Net.Sockets;
 using EchoApi.Settings;
+using PeerCredentials;
+using PeerCredentials.Client;
 using PeerCredentials.Sockets;
 
 namespace EchoApi.Health;
@@ -37,22 +39,11 @@ internal static class HealthProbe
             return 1;
         }
 
+        // The server must run as this uid (the service's own, when a container or unit asks) or as root:
+        // another uid that took the path or the abstract name first is not asked at all.
         using var handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(UnixSocketPaths.ToEndPoint(path), cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = UnixSocketClient.ConnectCallback(path, UnixAccounts.EffectiveUserId, allowRoot: true),
         };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
         try
@@ -65,6 +56,11 @@ internal static class HealthProbe
         {
             // A file nobody listens on (left by a killed instance), or an abstract name nobody holds.
             await Console.Error.WriteLineAsync($"echoapi: nothing listens on {path} (is the service running?)");
+            return 1;
+        }
+        catch (HttpRequestException e) when (e.InnerException is UntrustedServerException untrusted)
+        {
+            await Console.Error.WriteLineAsync($"echoapi: {untrusted.Message}");
             return 1;
         }
         catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
