@@ -74,34 +74,7 @@ public sealed class BadInputAndShutdownTests
         Assert.DoesNotContain("fail:", log, StringComparison.Ordinal);
     }
 
-    private static async Task<byte[]> ReadAsync(Socket socket, int length)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(UnixHttp.Timeout);
-        var buffer = new byte[length];
-        var read = 0;
-        while (read < length)
-        {
-            var n = await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token);
-            Assert.True(n > 0, $"EOF after {read} of {length} bytes.");
-            read += n;
-        }
+    private static Task<byte[]> ReadAsync(Socket socket, int length) => SocketReads.ReadExactlyAsync(socket, length, Cancel);
 
-        return buffer;
-    }
-
-    private static async Task<byte[]> ReadToEndAsync(Socket socket)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(UnixHttp.Timeout);
-        var received = new MemoryStream();
-        var buffer = new byte[8192];
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
-
-        return received.ToArray();
-    }
+    private static Task<byte[]> ReadToEndAsync(Socket socket) => SocketReads.ReadToEndAsync(socket, Cancel);
 }

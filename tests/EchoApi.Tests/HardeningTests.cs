@@ -165,13 +165,16 @@ public sealed class HardeningTests
 
         // MaxConnections 8: the strangers together may hold 6 (three quarters), whatever each may hold alone.
         using var server = EchoApiFactory.StartOpenToAll(new Dictionary<string, string?> { ["EchoApi:MaxConnections"] = "8" });
+        // Holds what it gets of five connections, writes how many were answered, and keeps them open until
+        // the test says it is done.
         const string Hold = """
-            import socket, sys, time
+            import os, socket, sys, time
+            path, done, release = sys.argv[1], sys.argv[2], sys.argv[3]
             held, answered = [], 0
             for _ in range(5):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.settimeout(5)
-                s.connect(sys.argv[1])
+                s.settimeout(30)
+                s.connect(path)
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 try:
                     if s.recv(4096).startswith(b"HTTP/1.1 200"):
@@ -179,24 +182,48 @@ public sealed class HardeningTests
                         held.append(s)
                 except OSError:
                     pass
-            print(answered, flush=True)
-            time.sleep(float(sys.argv[2]))
+            with open(done, "w") as f:
+                f.write(str(answered))
+            for _ in range(600):
+                if os.path.exists(release):
+                    break
+                time.sleep(0.05)
             """;
-        var nobody = Command.RunAsync([.. Command.AsUser(Privileges.Nobody), "/usr/bin/python3", "-c", Hold, server.SocketPath, "6"]);
-        await Task.Delay(TimeSpan.FromSeconds(1.5), Cancel);
-        var stranger = Command.RunAsync([.. Command.AsUser(Privileges.Stranger), "/usr/bin/python3", "-c", Hold, server.SocketPath, "3"]);
-        await Task.Delay(TimeSpan.FromSeconds(1.5), Cancel);
-
-        // The strangers hold all they may; the owner still gets in, and is served.
-        using (var client = server.CreateUnixClient())
+        File.SetUnixFileMode(server.Directory.Path, (UnixFileMode)0b111_111_111); // where the holders write
+        var release = server.Directory.File("release");
+        var holders = new List<Task<Command.Result>>();
+        async Task<string> HoldAsync(uint uid, string done)
         {
-            using var echo = await client.PostAsync("/echo", new StringContent("still mine"), Cancel);
-            Assert.Equal("still mine", await echo.Content.ReadAsStringAsync(Cancel));
+            holders.Add(Command.RunAsync([.. Command.AsUser(uid), "/usr/bin/python3", "-c", Hold, server.SocketPath, done, release], timeout: TimeSpan.FromSeconds(60)));
+            for (var i = 0; i < 400 && !File.Exists(done); i++)
+            {
+                await Task.Delay(50, Cancel);
+            }
+
+            return done;
         }
 
-        var (first, second) = (await nobody, await stranger);
-        Assert.Equal(5, int.Parse(first.StdoutText.Trim(), CultureInfo.InvariantCulture));
-        Assert.Equal(1, int.Parse(second.StdoutText.Trim(), CultureInfo.InvariantCulture));
+        try
+        {
+            var nobody = await HoldAsync(Privileges.Nobody, server.Directory.File("nobody"));
+            var stranger = await HoldAsync(Privileges.Stranger, server.Directory.File("stranger"));
+
+            // The strangers hold all they may; the owner still gets in, and is served.
+            using (var client = server.CreateUnixClient())
+            {
+                using var echo = await client.PostAsync("/echo", new StringContent("still mine"), Cancel);
+                Assert.Equal("still mine", await echo.Content.ReadAsStringAsync(Cancel));
+            }
+
+            Assert.Equal("5", await File.ReadAllTextAsync(nobody, Cancel));
+            Assert.Equal("1", await File.ReadAllTextAsync(stranger, Cancel));
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(release, "", Cancel);
+            await Task.WhenAll(holders);
+        }
+
         Assert.Contains(server.Logs.Entries, e => e.Message.Contains("closed at connect: the peers other than the owner already hold 6 connections together", StringComparison.Ordinal));
     }
 

@@ -171,34 +171,7 @@ public sealed class LineSocketTests
         Assert.Equal("ok", await client.GetStringAsync("/healthz", Cancel));
     }
 
-    private static async Task<string> ReadAsync(Socket socket, int length)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(UnixHttp.Timeout);
-        var buffer = new byte[length];
-        var read = 0;
-        while (read < length)
-        {
-            var n = await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token);
-            Assert.True(n > 0, $"EOF after {read} of {length} bytes: {Encoding.UTF8.GetString(buffer, 0, read)}");
-            read += n;
-        }
+    private static async Task<string> ReadAsync(Socket socket, int length) => Encoding.UTF8.GetString(await SocketReads.ReadExactlyAsync(socket, length, Cancel));
 
-        return Encoding.UTF8.GetString(buffer);
-    }
-
-    private static async Task<string> ReadToEndAsync(Socket socket)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(UnixHttp.Timeout);
-        var received = new MemoryStream();
-        var buffer = new byte[8192];
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, timeout.Token)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
-
-        return Encoding.UTF8.GetString(received.ToArray());
-    }
+    private static async Task<string> ReadToEndAsync(Socket socket) => Encoding.UTF8.GetString(await SocketReads.ReadToEndAsync(socket, Cancel));
 }

@@ -38,74 +38,81 @@ public sealed class ServerCheckTests
     public async Task TheClientRefusesAServerOfAnotherUidAndTalksToTheRightOne()
     {
         Privileges.RequireRoot("running the squatter as uid 65534");
-        using var directory = new TempSocketDirectory();
-        var marker = directory.File("asked");
-        var name = $"@echoapi-squat-{Guid.NewGuid():N}";
-        using var squatter = StartSquatter(name, marker);
-        try
-        {
-            await WaitForListeningAsync(squatter);
+        await using var squatter = await RunningSquatter.StartAsync();
 
-            var refused = await Assert.ThrowsAsync<UntrustedServerException>(async () => await UnixSocketClient.ConnectAsync(name, Privileges.EffectiveUserId, cancellationToken: Cancel));
-            Assert.Contains($"runs as uid {Privileges.Nobody}", refused.Message, StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAsync<UntrustedServerException>(async () => await UnixSocketClient.ConnectAsync(squatter.Name, Privileges.EffectiveUserId, cancellationToken: Cancel));
+        Assert.Contains($"runs as uid {Privileges.Nobody}", refused.Message, StringComparison.Ordinal);
 
-            // The same server, expected: the connection is handed over, and it answers.
-            using var trusted = await UnixSocketClient.ConnectAsync(name, Privileges.Nobody, cancellationToken: Cancel);
-            await trusted.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
-            var buffer = new byte[256];
-            Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, await trusted.ReceiveAsync(buffer, Cancel)), StringComparison.Ordinal);
-        }
-        finally
-        {
-            squatter.Kill(entireProcessTree: true);
-            await squatter.WaitForExitAsync(Cancel);
-        }
+        // The same server, expected: the connection is handed over, and it answers.
+        using var trusted = await UnixSocketClient.ConnectAsync(squatter.Name, Privileges.Nobody, cancellationToken: Cancel);
+        await trusted.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
+        var buffer = new byte[256];
+        Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, await trusted.ReceiveAsync(buffer, Cancel)), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task HealthRefusesASquatterOnTheAbstractNameWithoutAskingIt()
     {
         Privileges.RequireRoot("running the squatter as uid 65534");
-        using var directory = new TempSocketDirectory();
-        var marker = directory.File("asked");
-        var name = $"@echoapi-squat-{Guid.NewGuid():N}";
-        using var squatter = StartSquatter(name, marker);
-        try
-        {
-            await WaitForListeningAsync(squatter);
+        await using var squatter = await RunningSquatter.StartAsync();
 
-            await using var probe = EchoApiProcess.Start(["--health", "--socket", name]);
+        await using var probe = EchoApiProcess.Start(["--health", "--socket", squatter.Name]);
 
-            Assert.Equal(1, await probe.WaitForExitAsync());
-            var line = Assert.Single(probe.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.StartsWith($"echoapi: The server at {name} runs as uid {Privileges.Nobody}", line, StringComparison.Ordinal);
-            Assert.DoesNotContain(": ok", probe.Stdout, StringComparison.Ordinal);
-            Assert.False(File.Exists(marker), "The health probe sent its request to the squatter.");
-        }
-        finally
-        {
-            squatter.Kill(entireProcessTree: true);
-            await squatter.WaitForExitAsync(Cancel);
-        }
+        Assert.Equal(1, await probe.WaitForExitAsync());
+        var line = Assert.Single(probe.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"echoapi: The server at {squatter.Name} runs as uid {Privileges.Nobody}", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(": ok", probe.Stdout, StringComparison.Ordinal);
+        Assert.False(squatter.WasAsked, "The health probe sent its request to the squatter.");
     }
 
-    private static Process StartSquatter(string name, string marker)
+    /// <summary>The squatter on a fresh abstract name, running as uid 65534, listening when this returns.</summary>
+    private sealed class RunningSquatter : IAsyncDisposable
     {
-        // The marker's directory is the test's; the squatter (uid 65534) must be able to write there.
-        File.SetUnixFileMode(Path.GetDirectoryName(marker)!, (UnixFileMode)0b111_111_111);
-        var start = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in (string[])[.. Command.AsUser(Privileges.Nobody)[1..], "/usr/bin/python3", "-c", Squatter, name, marker])
+        private readonly TempSocketDirectory _directory = new();
+        private readonly Process _process;
+
+        private RunningSquatter()
         {
-            start.ArgumentList.Add(argument);
+            // The marker's directory is the test's; the squatter must be able to write there.
+            File.SetUnixFileMode(_directory.Path, (UnixFileMode)0b111_111_111);
+            var start = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var argument in (string[])[.. Command.AsUser(Privileges.Nobody)[1..], "/usr/bin/python3", "-c", Squatter, Name, Marker])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the squatter.");
         }
 
-        return Process.Start(start) ?? throw new InvalidOperationException("Could not start the squatter.");
-    }
+        public string Name { get; } = $"@echoapi-squat-{Guid.NewGuid():N}";
 
-    private static async Task WaitForListeningAsync(Process process)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        Assert.Equal("listening", await process.StandardOutput.ReadLineAsync(timeout.Token));
+        public bool WasAsked => File.Exists(Marker);
+
+        private string Marker => _directory.File("asked");
+
+        public static async Task<RunningSquatter> StartAsync()
+        {
+            var squatter = new RunningSquatter();
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+                timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                Assert.Equal("listening", await squatter._process.StandardOutput.ReadLineAsync(timeout.Token));
+                return squatter;
+            }
+            catch
+            {
+                await squatter.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync(Cancel);
+            _process.Dispose();
+            _directory.Dispose();
+        }
     }
 }

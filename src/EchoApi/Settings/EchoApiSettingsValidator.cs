@@ -13,53 +13,34 @@ internal sealed class EchoApiSettingsValidator(IConfiguration configuration) :
     IValidateOptions<WebSocketSettings>,
     IValidateOptions<LineSocketSettings>
 {
-    public ValidateOptionsResult Validate(string? name, SocketSettings options) => ValidateAll(sockets: options);
+    // The whole section, checked once: every class is bound from it and post-configured the same way as
+    // here, so the one answer holds for whichever class is built first, and for the others after it.
+    private readonly Lazy<ValidateOptionsResult> _result = new(() => ValidateAll(configuration.GetSection(EchoApiSettings.Section)));
 
-    public ValidateOptionsResult Validate(string? name, AccessSettings options) => ValidateAll(access: options);
+    public ValidateOptionsResult Validate(string? name, SocketSettings options) => _result.Value;
 
-    public ValidateOptionsResult Validate(string? name, LimitSettings options) => ValidateAll(limits: options);
+    public ValidateOptionsResult Validate(string? name, AccessSettings options) => _result.Value;
 
-    public ValidateOptionsResult Validate(string? name, WebSocketSettings options) => ValidateAll(webSockets: options);
+    public ValidateOptionsResult Validate(string? name, LimitSettings options) => _result.Value;
 
-    public ValidateOptionsResult Validate(string? name, LineSocketSettings options) => ValidateAll(lines: options);
+    public ValidateOptionsResult Validate(string? name, WebSocketSettings options) => _result.Value;
 
-    // The class being built is checked as it was built; the others as the section binds them, with the same
-    // defaults filled in. Cheap enough to repeat: it runs once per class at start.
-    private ValidateOptionsResult ValidateAll(
-        SocketSettings? sockets = null, AccessSettings? access = null, LimitSettings? limits = null, WebSocketSettings? webSockets = null, LineSocketSettings? lines = null)
+    public ValidateOptionsResult Validate(string? name, LineSocketSettings options) => _result.Value;
+
+    private static ValidateOptionsResult ValidateAll(IConfigurationSection section)
     {
-        var section = configuration.GetSection(EchoApiSettings.Section);
-        if (sockets is null)
-        {
-            sockets = new SocketSettings();
-            section.Bind(sockets);
-            SocketSettingsSetup.Resolve(sockets);
-        }
-
-        if (access is null)
-        {
-            access = new AccessSettings();
-            section.Bind(access);
-            AccessSettingsSetup.Resolve(access);
-        }
-
-        if (limits is null)
-        {
-            limits = new LimitSettings();
-            section.Bind(limits);
-        }
-
-        if (webSockets is null)
-        {
-            webSockets = new WebSocketSettings();
-            section.Bind(webSockets);
-        }
-
-        if (lines is null)
-        {
-            lines = new LineSocketSettings();
-            section.Bind(lines);
-        }
+        var sockets = new SocketSettings();
+        section.Bind(sockets);
+        SocketSettingsSetup.Resolve(sockets);
+        var access = new AccessSettings();
+        section.Bind(access);
+        AccessSettingsSetup.Resolve(access);
+        var limits = new LimitSettings();
+        section.Bind(limits);
+        var webSockets = new WebSocketSettings();
+        section.Bind(webSockets);
+        var lines = new LineSocketSettings();
+        section.Bind(lines);
 
         var failures = new List<string>();
         SocketSettingsSetup.Validate(sockets, access, failures);

@@ -22,10 +22,7 @@ public static class PeerCredentialPolicyBuilderExtensions
         string authenticationScheme = PeerCredentialAuthenticationDefaults.AuthenticationScheme)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder
-            .AddAuthenticationSchemes(authenticationScheme)
-            .RequireAuthenticatedUser()
-            .AddRequirements(new SocketOwnerRequirement(ownerUserId, allowRoot));
+        return builder.RequirePeer(new SocketOwnerRequirement(ownerUserId, allowRoot), authenticationScheme);
     }
 
     /// <summary>
@@ -40,10 +37,7 @@ public static class PeerCredentialPolicyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var ids = Resolve(users, UnixAccounts.TryResolveUserId, UnixAccounts.OverflowUserId, "user", nameof(users));
-        return builder
-            .AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme)
-            .RequireAuthenticatedUser()
-            .AddRequirements(new PeerUserRequirement(ids));
+        return builder.RequirePeer(new PeerUserRequirement(ids), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
     }
 
     /// <summary>
@@ -59,11 +53,12 @@ public static class PeerCredentialPolicyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var ids = Resolve(groups, UnixAccounts.TryResolveGroupId, UnixAccounts.OverflowGroupId, "group", nameof(groups));
-        return builder
-            .AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme)
-            .RequireAuthenticatedUser()
-            .AddRequirements(new PeerGroupRequirement(ids));
+        return builder.RequirePeer(new PeerGroupRequirement(ids), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
     }
+
+    // A peer authenticated by the scheme, and the requirement on its credentials.
+    private static AuthorizationPolicyBuilder RequirePeer(this AuthorizationPolicyBuilder builder, PeerCredentialRequirement requirement, string authenticationScheme)
+        => builder.AddAuthenticationSchemes(authenticationScheme).RequireAuthenticatedUser().AddRequirements(requirement);
 
     private delegate bool TryResolve(string nameOrId, out uint id);
 

@@ -84,13 +84,8 @@ public sealed class PeerCredential : IDisposable
         ArgumentNullException.ThrowIfNull(socket);
         EnsureSupported();
 
-        Span<byte> ucred = stackalloc byte[12];
-        if (socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) != ucred.Length)
-        {
-            throw new SocketException((int)SocketError.ProtocolOption);
-        }
-
-        return Read(socket, MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]));
+        var (pid, uid, gid) = ReadUcredOrThrow(socket);
+        return Read(socket, pid, uid, gid);
     }
 
     /// <summary>
@@ -99,17 +94,25 @@ public sealed class PeerCredential : IDisposable
     /// </summary>
     internal static (int ProcessId, uint UserId, uint GroupId)? ReadUcred(Socket socket)
     {
-        Span<byte> ucred = stackalloc byte[12];
         try
         {
-            return socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) == ucred.Length
-                ? (MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]))
-                : null;
+            return ReadUcredOrThrow(socket);
         }
         catch (SocketException)
         {
             return null;
         }
+    }
+
+    private static (int ProcessId, uint UserId, uint GroupId) ReadUcredOrThrow(Socket socket)
+    {
+        Span<byte> ucred = stackalloc byte[12];
+        if (socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) != ucred.Length)
+        {
+            throw new SocketException((int)SocketError.ProtocolOption);
+        }
+
+        return (MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]));
     }
 
     /// <summary>The rest of the credentials (groups, pidfd), for a peer whose <c>SO_PEERCRED</c> was already read.</summary>

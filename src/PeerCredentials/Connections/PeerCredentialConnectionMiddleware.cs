@@ -19,7 +19,9 @@ internal sealed class PeerCredentialConnectionMiddleware(
 {
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
-        var credential = connection.Features.Get<IPeerCredentialFeature>()?.Credential ?? ReadCredential(connection);
+        // The library's listener read the credentials at accept() and published them already.
+        var published = connection.Features.Get<IPeerCredentialFeature>()?.Credential;
+        var credential = published ?? ReadCredential(connection);
         if (credential is null)
         {
             if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { AddressFamily: AddressFamily.Unix })
@@ -51,7 +53,11 @@ internal sealed class PeerCredentialConnectionMiddleware(
 
             try
             {
-                connection.Features.Set<IPeerCredentialFeature>(new PeerCredentialFeature(credential));
+                if (published is null)
+                {
+                    connection.Features.Set<IPeerCredentialFeature>(new PeerCredentialFeature(credential));
+                }
+
                 await next(connection);
             }
             finally

@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PeerCredentials.Interop;
 
 namespace PeerCredentials;
 
@@ -147,24 +147,6 @@ internal sealed class PeerCredentialGate
     private static int DefaultUntrustedBudget(long descriptors)
         => (int)Math.Clamp((descriptors - ReservedDescriptors) / 4, 16, int.MaxValue);
 
-    // The soft RLIMIT_NOFILE, from /proc/self/limits ("Max open files  <soft>  <hard>  files").
-    private static long DescriptorLimit()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/limits"))
-            {
-                if (line.StartsWith("Max open files", StringComparison.Ordinal))
-                {
-                    var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
-                    return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : int.MaxValue;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return 1024;
-    }
+    // The soft RLIMIT_NOFILE (raised to the hard limit at start where the app asks OpenFileLimit to).
+    private static long DescriptorLimit() => (long)Math.Min(Libc.GetOpenFileLimit().Soft, int.MaxValue);
 }
