@@ -92,6 +92,18 @@ public sealed class PeerRuleTests
     }
 
     [Fact]
+    public void AReasonTooLongIsCutSoThatTheRulesAfterItStillShow()
+    {
+        var rules = new PeerRulesRequirement([new PeerRule([new RecordingSelector("path:/usr/bin/curl", admits: false, reason: "executable /tmp/" + new string('x', 5000))]), PeerRule.Parse("uid:0")]);
+
+        var refusal = rules.Check(new PeerCredential(1, 2000, 2000));
+
+        Assert.NotNull(refusal);
+        Assert.Matches(@"^no rule admits uid 2000: \[path:/usr/bin/curl\] executable /tmp/x{200,}\.\.\.; \[uid:0\] uid 2000 is not among the allowed users \(0\)$", refusal);
+        Assert.True(refusal.Length < 400, $"The refusal is {refusal.Length} characters long.");
+    }
+
+    [Fact]
     public async Task AnyRuleAdmitsThroughARealPolicyAndA403NamesWhatEachRuleLacked()
     {
         var rules = new PeerRulesRequirement([PeerRule.SocketOwner(Owner), PeerRule.Parse("user:daemon"), PeerRule.Parse("gid:27", "uid:2000")]);
@@ -160,7 +172,7 @@ public sealed class PeerRuleTests
             rules?.FindAdmittingRule(context.User.GetPeerIdentity()!.Credential)?.Name ?? "admitted"));
 
     /// <summary>A selector that counts how often it is asked, standing in for one that reads the process.</summary>
-    private sealed class RecordingSelector(string name, bool admits) : PeerCredentialRequirement
+    private sealed class RecordingSelector(string name, bool admits, string? reason = null) : PeerCredentialRequirement
     {
         private int _checks;
 
@@ -169,7 +181,7 @@ public sealed class PeerRuleTests
         public override string? Check(PeerCredential peer)
         {
             Interlocked.Increment(ref _checks);
-            return admits ? null : $"{name} refuses";
+            return admits ? null : reason ?? $"{name} refuses";
         }
 
         public override string ToString() => name;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Authorization;
 using PeerCredentials.Authorization;
 
 namespace PeerCredentials.Tests;
@@ -109,5 +110,11 @@ public sealed class PeerSelectorTests
         Assert.Equal("gid:27", new PeerGroupRequirement([27]).ToString());
         Assert.Equal("owner (uid 1000)", new SocketOwnerRequirement(1000, allowRoot: false).ToString());
         Assert.Equal("owner (uid 1000) or root", new SocketOwnerRequirement(1000, allowRoot: true).ToString());
+
+        // The builders keep what they were given: a number as uid:, a name as user:.
+        var users = new AuthorizationPolicyBuilder().RequirePeerUser("1000", " root").Build().Requirements.OfType<PeerUserRequirement>().Single();
+        Assert.Equal("uid:1000 | user:root", users.ToString());
+        var groups = new AuthorizationPolicyBuilder().RequirePeerGroup("daemon").Build().Requirements.OfType<PeerGroupRequirement>().Single();
+        Assert.Equal("group:daemon", groups.ToString());
     }
 }

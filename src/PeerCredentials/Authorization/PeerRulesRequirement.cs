@@ -12,17 +12,19 @@ public sealed class PeerRulesRequirement : PeerCredentialRequirement
 {
     // A refusal lists this many rules' reasons, then counts the rest: it goes into one 403 body and one log line.
     private const int MaxRulesListed = 8;
+    private const int MaxReasonLength = 240;
     private const int MaxRefusalLength = 1024;
 
-    // The key of this requirement's decisions in a connection's cache; the requirement itself keys the
-    // refusal that the base class keeps.
-    private readonly object _decisionKey = new();
+    // The key of this requirement's decisions in a connection's cache: the requirement itself keys the
+    // refusal alone, which the base class keeps.
+    private readonly DecisionKey _decisionKey;
 
     /// <summary>Creates the requirement.</summary>
     /// <param name="rules">The rules, in the order they are tried.</param>
     /// <exception cref="ArgumentException">There are no rules: nobody could ever be admitted.</exception>
     public PeerRulesRequirement(IEnumerable<PeerRule> rules)
     {
+        _decisionKey = new DecisionKey(this);
         ArgumentNullException.ThrowIfNull(rules);
         Rules = [.. rules];
         if (Rules.Count == 0)
@@ -64,7 +66,7 @@ public sealed class PeerRulesRequirement : PeerCredentialRequirement
     public override string ToString() => string.Join(" | ", Rules.Select(r => r.Name));
 
     private Decision Decide(PeerCredential peer)
-        => peer.Decisions.GetOrAdd(_decisionKey, (_, credential) => Evaluate(credential), peer)!;
+        => peer.Decisions.GetOrAdd(_decisionKey, static (key, credential) => key.Requirement.Evaluate(credential), peer)!;
 
     private Decision Evaluate(PeerCredential peer)
     {
@@ -82,7 +84,7 @@ public sealed class PeerRulesRequirement : PeerCredentialRequirement
         var text = new StringBuilder("no rule admits uid ").Append(peer.UserId).Append(':');
         for (var i = 0; i < refusals.Count && i < MaxRulesListed; i++)
         {
-            text.Append(i == 0 ? " [" : "; [").Append(refusals[i].Rule.Name).Append("] ").Append(refusals[i].Reason);
+            text.Append(i == 0 ? " [" : "; [").Append(refusals[i].Rule.Name).Append("] ").Append(Bounded(refusals[i].Reason, MaxReasonLength));
         }
 
         if (refusals.Count > MaxRulesListed)
@@ -90,14 +92,26 @@ public sealed class PeerRulesRequirement : PeerCredentialRequirement
             text.Append("; and ").Append(refusals.Count - MaxRulesListed).Append(" more rules");
         }
 
-        if (text.Length > MaxRefusalLength)
+        return new Decision(null, Bounded(text.ToString(), MaxRefusalLength));
+    }
+
+    // A selector's reason may quote what the peer chose (its executable's path), so no reason, and no
+    // refusal, grows without a bound.
+    private static string Bounded(string text, int length)
+    {
+        if (text.Length <= length)
         {
-            text.Length = MaxRefusalLength - 3;
-            text.Append("...");
+            return text;
         }
 
-        return new Decision(null, text.ToString());
+        var cut = char.IsHighSurrogate(text[length - 4]) ? length - 4 : length - 3;
+        return string.Concat(text.AsSpan(0, cut), "...");
     }
 
     private sealed record Decision(PeerRule? Rule, string? Refusal);
+
+    private sealed class DecisionKey(PeerRulesRequirement requirement)
+    {
+        public PeerRulesRequirement Requirement { get; } = requirement;
+    }
 }

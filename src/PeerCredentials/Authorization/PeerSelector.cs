@@ -15,8 +15,9 @@ namespace PeerCredentials.Authorization;
 /// </remarks>
 public static class PeerSelector
 {
-    // The kinds, in the order an error lists them. A factory takes the value (never empty) and throws
-    // ArgumentException or FormatException saying what is wrong with it; Parse names the selector.
+    // The kinds, in the order an error lists them. A factory takes the value (never empty, no spaces
+    // around it) and throws ArgumentException or FormatException saying what is wrong with it (Parse
+    // puts the selector in front); the requirement it returns renders as "kind:value" (ToString).
     private static readonly Dictionary<string, Func<string, PeerCredentialRequirement>> Factories = new(StringComparer.Ordinal)
     {
         ["uid"] = static value => new PeerUserRequirement([Number(value, "uid", "user")], "uid:" + value),
