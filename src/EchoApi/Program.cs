@@ -11,6 +11,12 @@ using PeerCredentials.Sockets;
 // Socket completions on the epoll thread: set before any socket exists (bench/README.md, "Choices for speed").
 SocketCompletions.RunInline();
 
+// Linux only: anywhere else, one line that says so, before anything calls into libc.
+if (await ServicePlatform.RefuseUnsupportedAsync() is { } unsupported)
+{
+    return unsupported;
+}
+
 // --help, --version, and --health (a container health check without shell or curl); a switch it does not know stops it.
 if (await CommandLine.HandleAsync(args) is { } exitCode)
 {

@@ -26,6 +26,13 @@ public static class StartupFailure
     /// <summary>Writes the one line for <paramref name="exception"/> to stderr and returns the exit code, 1.</summary>
     public static async Task<int> ReportAsync(Exception exception, IConfiguration configuration)
     {
+        await Console.Error.WriteLineAsync(Line(exception, configuration));
+        return 1;
+    }
+
+    /// <summary>The one line <see cref="ReportAsync"/> writes for <paramref name="exception"/>.</summary>
+    internal static string Line(Exception exception, IConfiguration configuration)
+    {
         ArgumentNullException.ThrowIfNull(exception);
         while (exception is AggregateException { InnerExceptions.Count: 1 } aggregate)
         {
@@ -46,8 +53,7 @@ public static class StartupFailure
                 ? exception.ToString()
                 : $"could not start: {exception.GetType().Name}: {exception.Message} (run with --Logging:LogLevel:Default=Debug for the stack trace)",
         };
-        await Console.Error.WriteLineAsync($"echoapi: {OneLine(line)}");
-        return 1;
+        return $"echoapi: {OneLine(line)}";
     }
 
     private static string OneLine(string text)

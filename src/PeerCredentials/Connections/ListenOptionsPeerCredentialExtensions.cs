@@ -15,7 +15,7 @@ public static class ListenOptionsPeerCredentialExtensions
     /// service-wide limits of <see cref="PeerCredentialGateOptions"/>, and publishes the credentials as an
     /// <see cref="IPeerCredentialFeature"/> for authentication to use.
     /// </summary>
-    /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux, macOS or FreeBSD: the service must not run unauthenticated.</exception>
     public static ListenOptions UsePeerCredentials(this ListenOptions listenOptions)
         => listenOptions.UsePeerCredentials(configure: null);
 
@@ -23,7 +23,7 @@ public static class ListenOptionsPeerCredentialExtensions
     /// Like <see cref="UsePeerCredentials(ListenOptions)"/>, and refuses peers at connect as
     /// <paramref name="configure"/> says.
     /// </summary>
-    /// <exception cref="PlatformNotSupportedException">Not on Linux: the service must not run unauthenticated.</exception>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux, macOS or FreeBSD: the service must not run unauthenticated.</exception>
     public static ListenOptions UsePeerCredentials(this ListenOptions listenOptions, Action<PeerCredentialConnectionOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);

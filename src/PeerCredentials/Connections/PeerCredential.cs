@@ -8,8 +8,9 @@ namespace PeerCredentials;
 
 /// <summary>
 /// What the kernel says about the process at the other end of a Unix domain socket, captured when
-/// it called <c>connect()</c>: <c>SO_PEERCRED</c> always, <c>SO_PEERGROUPS</c> and a pidfd from
-/// <c>SO_PEERPIDFD</c> where the kernel offers them.
+/// it called <c>connect()</c>: on Linux <c>SO_PEERCRED</c> always, <c>SO_PEERGROUPS</c> and a pidfd from
+/// <c>SO_PEERPIDFD</c> where the kernel offers them; on macOS and FreeBSD <c>LOCAL_PEERCRED</c> (uid and
+/// groups) and the pid where the kernel gives it.
 /// </summary>
 /// <remarks>
 /// The credentials are those of the process that connected, for the whole life of the socket: a
@@ -47,8 +48,8 @@ public sealed class PeerCredential : IDisposable
         _executablePath = new Lazy<string?>(ReadExecutablePath, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    /// <summary>Whether this platform can read peer credentials from a Unix domain socket.</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux();
+    /// <summary>Whether this platform can read peer credentials from a Unix domain socket: Linux, macOS and FreeBSD.</summary>
+    public static bool IsSupported => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
     /// <summary>The peer's pid in this pid namespace; 0 means the process is not visible here, not a process.</summary>
     public int ProcessId { get; }
@@ -60,7 +61,8 @@ public sealed class PeerCredential : IDisposable
     public uint GroupId { get; }
 
     /// <summary>
-    /// The peer's supplementary groups as the kernel reports them (<c>SO_PEERGROUPS</c>), or
+    /// The peer's supplementary groups as the kernel reports them (<c>SO_PEERGROUPS</c>; on macOS and
+    /// FreeBSD the groups after the first in <c>LOCAL_PEERCRED</c>'s list, which stops at 16 in all), or
     /// <see langword="null"/> when the kernel does not offer them.
     /// </summary>
     public IReadOnlyList<uint>? SupplementaryGroups { get; }
@@ -77,8 +79,9 @@ public sealed class PeerCredential : IDisposable
     /// <summary>
     /// Reads the peer credentials of a connected Unix domain socket.
     /// </summary>
-    /// <exception cref="PlatformNotSupportedException">The platform has no peer credentials (not Linux).</exception>
-    /// <exception cref="SocketException">The kernel refused <c>SO_PEERCRED</c>.</exception>
+    /// <exception cref="PlatformNotSupportedException">The platform has no peer credentials (not Linux, macOS or FreeBSD).</exception>
+    /// <exception cref="SocketException">The kernel refused <c>SO_PEERCRED</c> (<c>LOCAL_PEERCRED</c>).</exception>
+    /// <exception cref="InvalidDataException">The kernel's <c>struct xucred</c> is of a layout or version this library does not know.</exception>
     public static PeerCredential Read(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
@@ -98,7 +101,7 @@ public sealed class PeerCredential : IDisposable
         {
             return ReadUcredOrThrow(socket);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or InvalidDataException)
         {
             return null;
         }
@@ -106,6 +109,12 @@ public sealed class PeerCredential : IDisposable
 
     private static (int ProcessId, uint UserId, uint GroupId) ReadUcredOrThrow(Socket socket)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            var xucred = XucredParser.Read(socket);
+            return (xucred.ProcessId, xucred.UserId, xucred.GroupId);
+        }
+
         Span<byte> ucred = stackalloc byte[12];
         if (socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerCred, ucred) != ucred.Length)
         {
@@ -134,7 +143,7 @@ public sealed class PeerCredential : IDisposable
         if (!IsSupported)
         {
             throw new PlatformNotSupportedException(
-                $"Peer credentials (SO_PEERCRED) are only supported on Linux; refusing to serve a Unix socket unauthenticated on {RuntimeInformation.OSDescription}.");
+                $"Peer credentials (SO_PEERCRED, LOCAL_PEERCRED) are only supported on Linux, macOS and FreeBSD; refusing to serve a Unix socket unauthenticated on {RuntimeInformation.OSDescription}.");
         }
     }
 
@@ -150,6 +159,11 @@ public sealed class PeerCredential : IDisposable
 
     private static uint[]? ReadGroups(Socket socket)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return XucredParser.Read(socket).SupplementaryGroups;
+        }
+
         Span<byte> small = stackalloc byte[InitialGroupSlots * sizeof(uint)];
         try
         {
@@ -171,6 +185,11 @@ public sealed class PeerCredential : IDisposable
 
     private static SafeFileHandle? OpenPidFd(Socket socket)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null; // pidfds are Linux's
+        }
+
         Span<byte> fd = stackalloc byte[sizeof(int)];
         try
         {

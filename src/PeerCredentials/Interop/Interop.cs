@@ -17,6 +17,11 @@ internal static unsafe partial class Libc
     internal const int SoPeerGroups = 59;
     internal const int SoPeerPidFd = 77;
 
+    // macOS and FreeBSD: the local domain's own level and options (sys/un.h on both).
+    internal const int SolLocal = 0;
+    internal const int LocalPeerCred = 1;
+    internal const int LocalPeerPid = 2; // macOS only
+
     internal const int ENOENT = 2;
     internal const int ERANGE = 34;
     internal const int ENOSYS = 38;
@@ -263,7 +268,7 @@ internal static unsafe partial class Libc
     private const int OPath = 0x200000;
     private const int AtEmptyPath = 0x1000;
     private const int LockExclusive = 2, LockNonBlocking = 4;
-    private const int RLimitNoFile = 7;
+    private static readonly int RLimitNoFile = OperatingSystem.IsLinux() ? 7 : 8; // 8 on macOS and FreeBSD
 
     // O_DIRECTORY and O_NOFOLLOW are the open flags whose values differ between Linux architectures.
     private static readonly bool ArmOpenFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Armv6 or Architecture.Arm64 or Architecture.Ppc64le;

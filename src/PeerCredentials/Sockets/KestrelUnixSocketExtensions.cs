@@ -16,9 +16,11 @@ public static class KestrelUnixSocketExtensions
     /// before <c>listen()</c>, removal on shutdown. Their listener reads each peer's credentials right
     /// after <c>accept()</c> and applies the peer-credential gate's connect rate there.
     /// </summary>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
     public static IServiceCollection AddUnixSocketFiles(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        EnsureLinux(nameof(AddUnixSocketFiles));
         services.TryAddSingleton<UnixSocketFileBinder>();
         services.AddPeerCredentialGate(); // the listener takes the gate's first decision at accept()
         // Registered after Kestrel's own transport, so Kestrel picks it for Unix socket endpoints.
@@ -34,10 +36,12 @@ public static class KestrelUnixSocketExtensions
     /// are its only gate.
     /// </summary>
     /// <exception cref="UnixSocketFileException">The path cannot be a socket path.</exception>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
     public static void ListenUnixSocketFile(this KestrelServerOptions options, string path, UnixSocketFileOptions fileOptions, Action<ListenOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(fileOptions);
+        EnsureLinux(nameof(ListenUnixSocketFile));
         if (UnixSocketPaths.Validate(path) is { } problem)
         {
             throw new UnixSocketFileException($"Socket path {problem}.");
@@ -54,5 +58,16 @@ public static class KestrelUnixSocketExtensions
             ?? throw new InvalidOperationException($"Call services.{nameof(AddUnixSocketFiles)}() before listening on Unix socket files.");
         binder.Register(path, fileOptions);
         options.ListenUnixSocket(path, configure);
+    }
+
+    // The safe socket file is made with Linux's system calls (statx, O_PATH, fchmodat, SOCK_CLOEXEC) and
+    // abstract names are Linux's; the peer credentials themselves are read on macOS and FreeBSD too.
+    private static void EnsureLinux(string method)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException(
+                $"{method} makes its socket files with Linux system calls; on {System.Runtime.InteropServices.RuntimeInformation.OSDescription} listen with Kestrel's ListenUnixSocket and UsePeerCredentials() instead.");
+        }
     }
 }
