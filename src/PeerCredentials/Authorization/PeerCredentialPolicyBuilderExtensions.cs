@@ -37,7 +37,7 @@ public static class PeerCredentialPolicyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var ids = Resolve(users, UnixAccounts.TryResolveUserId, UnixAccounts.OverflowUserId, "user", nameof(users));
-        return builder.RequirePeer(new PeerUserRequirement(ids), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+        return builder.RequirePeer(new PeerUserRequirement(ids, PeerSelector.Render("uid", "user", users)), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
     }
 
     /// <summary>
@@ -53,7 +53,39 @@ public static class PeerCredentialPolicyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var ids = Resolve(groups, UnixAccounts.TryResolveGroupId, UnixAccounts.OverflowGroupId, "group", nameof(groups));
-        return builder.RequirePeer(new PeerGroupRequirement(ids), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+        return builder.RequirePeer(new PeerGroupRequirement(ids, PeerSelector.Render("gid", "group", groups)), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials that one of <paramref name="rules"/>
+    /// admits (<see cref="PeerRulesRequirement"/>): the owner, or user alice, or group docker with
+    /// <c>/usr/bin/curl</c>. Rules are tried in order; the first that matches admits the peer.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="rules">The rules, such as <c>PeerRule.SocketOwner(uid)</c> and <c>PeerRule.Parse("group:docker")</c>.</param>
+    /// <exception cref="ArgumentException">There are no rules.</exception>
+    public static AuthorizationPolicyBuilder RequirePeerRules(this AuthorizationPolicyBuilder builder, params PeerRule[] rules)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.RequirePeer(new PeerRulesRequirement(rules), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials that one of the rules of
+    /// <paramref name="rules"/> admits. Keep the requirement to ask it which rule admitted a peer
+    /// (<see cref="PeerRulesRequirement.FindAdmittingRule"/>).
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="rules">The rules.</param>
+    /// <param name="authenticationScheme">The peer-credential scheme the policy authenticates with.</param>
+    public static AuthorizationPolicyBuilder RequirePeerRules(
+        this AuthorizationPolicyBuilder builder,
+        PeerRulesRequirement rules,
+        string authenticationScheme = PeerCredentialAuthenticationDefaults.AuthenticationScheme)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(rules);
+        return builder.RequirePeer(rules, authenticationScheme);
     }
 
     // A peer authenticated by the scheme, and the requirement on its credentials.

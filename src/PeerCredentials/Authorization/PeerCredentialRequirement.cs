@@ -8,7 +8,9 @@ namespace PeerCredentials.Authorization;
 /// <c>DenyAnonymousAuthorizationRequirement</c> is), so a policy that uses it needs no registration.
 /// It reads the typed credential of the principal's <see cref="PeerCredentialIdentity"/>, never claims,
 /// so a claims transformation cannot change its answer; and since that answer depends on the peer
-/// alone, it is worked out once per connection.
+/// alone, it is worked out once per connection. A requirement that is also a selector renders as one
+/// (<see cref="object.ToString"/> gives <c>kind:value</c>), so that a <see cref="PeerRule"/> and its
+/// refusals can name it.
 /// </summary>
 public abstract class PeerCredentialRequirement : IAuthorizationRequirement, IAuthorizationHandler
 {

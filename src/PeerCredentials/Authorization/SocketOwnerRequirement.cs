@@ -36,4 +36,7 @@ public sealed class SocketOwnerRequirement(uint ownerUserId, bool allowRoot) : P
 
         return $"uid {peer.UserId} is not the owner of this socket (uid {OwnerUserId})";
     }
+
+    /// <summary>The requirement as refusals and <c>/whoami</c> name it: <c>owner (uid 1000)</c>, with <c>or root</c> when root passes too.</summary>
+    public override string ToString() => AllowRoot && OwnerUserId != 0 ? $"owner (uid {OwnerUserId}) or root" : $"owner (uid {OwnerUserId})";
 }

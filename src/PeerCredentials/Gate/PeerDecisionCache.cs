@@ -11,28 +11,37 @@ internal sealed class PeerDecisionCache
     // More distinct checks than a service has policies; past it, answers are computed, not kept.
     private const int MaxEntries = 32;
 
-    private (object Key, string? Refusal)[] _entries = [];
+    private (object Key, object? Answer)[] _entries = [];
 
     /// <summary>The refusal (or <see langword="null"/> for a pass) kept for <paramref name="key"/>, computing it once.</summary>
     public string? GetOrAdd<TKey>(TKey key, Func<TKey, PeerCredential, string?> check, PeerCredential peer)
         where TKey : class
+        => GetOrAdd<TKey, string>(key, check, peer);
+
+    /// <summary>
+    /// The answer kept for <paramref name="key"/>, computing it once. A key must always be asked for
+    /// answers of one type.
+    /// </summary>
+    public TAnswer? GetOrAdd<TKey, TAnswer>(TKey key, Func<TKey, PeerCredential, TAnswer?> decide, PeerCredential peer)
+        where TKey : class
+        where TAnswer : class
     {
         var entries = Volatile.Read(ref _entries);
         foreach (var entry in entries)
         {
             if (ReferenceEquals(entry.Key, key))
             {
-                return entry.Refusal;
+                return (TAnswer?)entry.Answer;
             }
         }
 
-        var refusal = check(key, peer);
+        var answer = decide(key, peer);
         if (entries.Length < MaxEntries)
         {
             // A racing writer may win; then this answer is simply computed again next time.
-            Interlocked.CompareExchange(ref _entries, [.. entries, (key, refusal)], entries);
+            Interlocked.CompareExchange(ref _entries, [.. entries, (key, answer)], entries);
         }
 
-        return refusal;
+        return answer;
     }
 }
