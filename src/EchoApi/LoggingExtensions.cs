@@ -68,6 +68,7 @@ internal static partial class LoggingExtensions
     [LoggerMessage(31, LogLevel.Information, "EchoApi line-echo socket on abstract socket {LineSocketPath}. Try: socat - ABSTRACT-CONNECT:{Name}")]
     public static partial void ListeningForLinesAbstract(this ILogger logger, string lineSocketPath, string name);
 
-    [LoggerMessage(32, LogLevel.Warning, "EchoApi:SocketGroup '{SocketGroup}': members of the group can connect, but the owner-only policy refuses them (403, or \"Unauthorized access\" on the line socket); only uid {OwnerUid} is served.")]
-    public static partial void GroupCanConnectButIsRefused(this ILogger logger, string socketGroup, uint ownerUid);
+    // Id 32 was the warning that SocketGroup's members could connect but were refused: they are now served.
+    [LoggerMessage(33, LogLevel.Information, "Besides the owner (uid {OwnerUid}), these rules admit peers, tried in order: {Rules}")]
+    public static partial void AccessRulesInForce(this ILogger logger, uint ownerUid, string rules);
 }

@@ -35,7 +35,7 @@ builder.Services.AddSystemd(); // under systemd: sd_notify readiness and journal
 // The Unix sockets, each behind the peer-credential gate; the settings, checked before they exist.
 builder.AddEchoApiSockets();
 
-// Identity from the socket, and "socket owner only" for everything not marked otherwise; through a TCP
+// Identity from the socket, and the owner's (or an allowed peer's) for everything not marked otherwise; through a TCP
 // bridge, no other host names and no cross-site browser requests.
 builder.Services.AddEchoApiAuthorization();
 builder.Services.AddEchoApiRequestGuard();
@@ -63,7 +63,7 @@ try
 
     app.MapEchoApiDocs();
     app.MapHealth();
-    app.MapGroup("").RequireAuthorization(EchoPolicies.Owner)
+    app.MapGroup("").RequireAuthorization(EchoPolicies.Access)
         .ProducesProblem(StatusCodes.Status401Unauthorized)
         .ProducesProblem(StatusCodes.Status403Forbidden)
         .MapEcho()

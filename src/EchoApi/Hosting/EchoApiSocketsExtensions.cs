@@ -55,13 +55,13 @@ public static class EchoApiSocketsExtensions
         var access = services.GetRequiredService<IOptions<AccessSettings>>().Value;
         ApplyLimits(kestrel.Limits, services.GetRequiredService<IOptions<LimitSettings>>().Value);
 
-        // The owner check, for the gate to ask at connect: on the line socket always (the classic
-        // protocol has no way to say 403), on the HTTP sockets when RefuseAtConnect says so.
-        var owner = new SocketOwnerRequirement(access.OwnerUserId, access.AllowRoot);
-        void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = access.RefuseAtConnect ? owner.Check : null;
+        // The access check (the HTTP policy's own), for the gate to ask at connect: on the line socket always
+        // (the classic protocol has no way to say 403), on the HTTP sockets when RefuseAtConnect says so.
+        var allowed = services.GetRequiredService<AccessRules>().Requirement;
+        void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = access.RefuseAtConnect ? allowed.Check : null;
         void Lines(PeerCredentialConnectionOptions gate)
         {
-            gate.AuthorizePeer = owner.Check;
+            gate.AuthorizePeer = allowed.Check;
             gate.OnRefused = LineEchoConnectionHandler.RefuseAsync;
         }
 

@@ -52,9 +52,9 @@ public static class EchoApiStartupLog
                 app.Logger.Listening(sockets.SocketPath, owner);
             }
 
-            if (!string.IsNullOrWhiteSpace(sockets.SocketGroup))
+            if (app.Services.GetRequiredService<AccessRules>().Rules is { } rules)
             {
-                app.Logger.GroupCanConnectButIsRefused(sockets.SocketGroup, owner);
+                app.Logger.AccessRulesInForce(owner, string.Join("; ", rules.Rules.Skip(1).Select(r => r.Name)));
             }
 
             if (!string.IsNullOrEmpty(sockets.OwnerSocketPath))

@@ -21,6 +21,7 @@ public static class SettingsReader
         Number,
         TimeSpan,
         List, // of text: EchoApi:Name:0, EchoApi:Name:1, ... (a JSON array, or indexed keys)
+        Rules, // a list whose items are a text or a list of texts: EchoApi:Allow:0, EchoApi:Allow:1:0, ...
     }
 
     // Every public settable property of the settings classes (a test keeps this list complete), with its
@@ -36,6 +37,7 @@ public static class SettingsReader
         [nameof(AccessSettings.AllowRoot)] = Kind.Boolean,
         [nameof(AccessSettings.RefuseAtConnect)] = Kind.Boolean,
         [nameof(AccessSettings.AllowedHostNames)] = Kind.List,
+        [nameof(AccessSettings.Allow)] = Kind.Rules,
         [nameof(LimitSettings.MaxConnections)] = Kind.Int64,
         [nameof(LimitSettings.MaxConnectionsPerUser)] = Kind.Int32,
         [nameof(LimitSettings.MaxConnectsPerSecondPerUser)] = Kind.Number,
@@ -77,6 +79,14 @@ public static class SettingsReader
                     problems.Add($"{key}{Source(configuration, entry.Path)} is a list: give its items as {key}:0, {key}:1, ... (or a JSON array)");
                 }
             }
+            else if (kind == Kind.Rules)
+            {
+                if (!string.IsNullOrEmpty(entry.Value) || entry.GetChildren().Any(rule => !IsIndex(rule.Key) || (rule.Value is null) == !rule.GetChildren().Any() || rule.GetChildren().Any(s => !IsIndex(s.Key) || s.Value is null)))
+                {
+                    problems.Add($"{key}{Source(configuration, entry.Path)} is a list of rules, each a selector or a list of selectors that must all match: "
+                        + $"{key}:0=user:alice, {key}:1:0=group:docker, {key}:1:1=path:/usr/bin/curl (in JSON: [\"user:alice\", [\"group:docker\", \"path:/usr/bin/curl\"]])");
+                }
+            }
             else if (entry.Value is null)
             {
                 problems.Add($"{key}{Source(configuration, entry.Path)} has sub-keys ({string.Join(", ", entry.GetChildren().Select(c => c.Key))}), but it is a single value");
@@ -92,6 +102,8 @@ public static class SettingsReader
             throw new StartupFailureException(string.Join("; ", problems));
         }
     }
+
+    private static bool IsIndex(string key) => int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     /// <summary>The name in <paramref name="candidates"/> closest to <paramref name="name"/>, when one is close enough to be a typo.</summary>
     public static string? Closest(string name, IEnumerable<string> candidates)

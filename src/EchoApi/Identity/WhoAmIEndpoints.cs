@@ -19,7 +19,7 @@ public static class WhoAmIEndpoints
         return group;
     }
 
-    internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<AccessSettings> access)
+    internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<AccessSettings> access, AccessRules rules)
     {
         // The owner policy has run, so the principal is a peer's. The answer comes from the kernel's
         // typed credential, not from claims, which a claims transformation may have added to.
@@ -31,6 +31,7 @@ public static class WhoAmIEndpoints
             User: UnixAccounts.GetUserName(peer.UserId),
             Group: UnixAccounts.GetGroupName(peer.GroupId),
             Groups: [.. (peer.SupplementaryGroups ?? []).Select(gid => new GroupEntry(gid, UnixAccounts.GetGroupName(gid)))],
-            IsOwner: peer.UserId == access.Value.OwnerUserId);
+            IsOwner: peer.UserId == access.Value.OwnerUserId,
+            Rule: rules.AdmittedBy(peer, access.Value.OwnerUserId) ?? throw new InvalidOperationException("GET /whoami ran for a peer no rule admits."));
     }
 }

@@ -8,7 +8,9 @@ namespace EchoApi.Identity;
 /// <param name="Group">The name of the caller's primary group.</param>
 /// <param name="Groups">The caller's supplementary groups, as the kernel reports them.</param>
 /// <param name="IsOwner">Whether the caller is the socket's owner.</param>
-public sealed record WhoAmIResponse(uint Uid, uint Gid, int? Pid, string User, string Group, IReadOnlyList<GroupEntry> Groups, bool IsOwner);
+/// <param name="Rule">The rule that let the caller in: <c>owner</c>, <c>root (EchoApi:AllowRoot)</c>,
+/// <c>EchoApi:SocketGroup (group:…)</c>, or a rule of <c>EchoApi:Allow</c> by its selectors (<c>user:alice</c>).</param>
+public sealed record WhoAmIResponse(uint Uid, uint Gid, int? Pid, string User, string Group, IReadOnlyList<GroupEntry> Groups, bool IsOwner, string Rule);
 
 /// <summary>A group of the caller.</summary>
 /// <param name="Gid">The gid.</param>

@@ -24,6 +24,15 @@ public sealed class AccessSettings
     /// <value>Defaults to none.</value>
     public IList<string> AllowedHostNames { get; } = [];
 
+    /// <summary>
+    /// Who else may use the service: rules, each a list of selectors in SPIRE's spelling that must all match
+    /// (<c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c>, <c>group:docker</c>), tried after the owner. An item that
+    /// is one selector is a rule of one. Read by hand from <c>EchoApi:Allow</c> (an item may be a text or a list,
+    /// which the binder cannot take), when the settings are resolved.
+    /// </summary>
+    /// <value>Defaults to none: the owner only.</value>
+    internal List<IReadOnlyList<string>> Allow { get; } = [];
+
     /// <summary>The owner's uid, resolved from <see cref="Owner"/> at start; <see cref="OwnerResolves"/> says whether it did.</summary>
     internal uint OwnerUserId { get; set; }
 

@@ -4,12 +4,20 @@ using PeerCredentials;
 namespace EchoApi.Settings;
 
 /// <summary>Resolves the owner to a uid, and checks who may use the service before any socket exists.</summary>
-internal sealed class AccessSettingsSetup : IPostConfigureOptions<AccessSettings>
+internal sealed class AccessSettingsSetup(IConfiguration configuration) : IPostConfigureOptions<AccessSettings>
 {
-    public void PostConfigure(string? name, AccessSettings options) => Resolve(options);
+    public void PostConfigure(string? name, AccessSettings options) => Resolve(options, configuration.GetSection(EchoApiSettings.Section));
 
-    internal static void Resolve(AccessSettings options)
+    internal static void Resolve(AccessSettings options, IConfigurationSection section)
     {
+        // Each item of EchoApi:Allow is a selector (EchoApi:Allow:0) or a list of them (EchoApi:Allow:1:0, ...);
+        // SettingsReader has checked that shape. The keys come in index order.
+        options.Allow.Clear();
+        foreach (var rule in section.GetSection(nameof(AccessSettings.Allow)).GetChildren())
+        {
+            options.Allow.Add(rule.Value is { } selector ? [selector] : [.. rule.GetChildren().Select(s => s.Value ?? string.Empty)]);
+        }
+
         if (string.IsNullOrWhiteSpace(options.Owner))
         {
             (options.OwnerUserId, options.OwnerResolves) = (UnixAccounts.EffectiveUserId, true);

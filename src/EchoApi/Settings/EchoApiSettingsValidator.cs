@@ -34,7 +34,7 @@ internal sealed class EchoApiSettingsValidator(IConfiguration configuration) :
         SocketSettingsSetup.Resolve(sockets);
         var access = new AccessSettings();
         section.Bind(access);
-        AccessSettingsSetup.Resolve(access);
+        AccessSettingsSetup.Resolve(access, section);
         var limits = new LimitSettings();
         section.Bind(limits);
         var webSockets = new WebSocketSettings();
@@ -45,6 +45,10 @@ internal sealed class EchoApiSettingsValidator(IConfiguration configuration) :
         var failures = new List<string>();
         SocketSettingsSetup.Validate(sockets, access, failures);
         AccessSettingsSetup.Validate(access, failures);
+        if (access.OwnerResolves)
+        {
+            AccessRules.Build(access, sockets, failures);
+        }
         LimitSettingsValidator.Validate(limits, failures);
         WebSocketSettingsValidator.Validate(webSockets, failures);
         LineSocketSettingsValidator.Validate(lines, failures);
