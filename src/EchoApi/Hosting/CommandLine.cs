@@ -122,9 +122,10 @@ public static class CommandLine
 
             Most used settings (--EchoApi:Name=value, environment EchoApi__Name, or appsettings.json):
               SocketMode             {sockets.SocketMode}     octal; 0660 with SocketGroup lets a group connect
-              SocketGroup            (none)   the socket files' group, name or gid
+              SocketGroup            (none)   the socket files' group, name or gid; its members may use the service
               Owner                  (you)    the user, uid or name, whose processes may use the service
               AllowRoot              {access.AllowRoot.ToString().ToLowerInvariant()}    whether root may when it is not the owner
+              Allow:N                (none)   more rules: Allow:0=user:alice, Allow:1:0=group:docker Allow:1:1=uid:1001
               LineSocketPath         line.sock beside the socket; empty turns the line socket off
               OwnerSocketPath        (none)   a second socket for the owner alone
               MaxEchoBytes           {limits.MaxEchoBytes}
