@@ -29,6 +29,9 @@ public static class PeerCredentialClaimTypes
     /// <summary>The peer's executable path, read through its pidfd; issued only when asked for and known.</summary>
     public const string ExecutablePath = "urn:peercred:exe";
 
+    /// <summary>The peer's security label (<c>SO_PEERSEC</c>); issued only when an LSM provides one, never empty.</summary>
+    public const string SecurityLabel = "urn:peercred:label";
+
     /// <summary>The <see cref="Claim.Properties"/> key holding a supplementary group's name.</summary>
     public const string GroupNameProperty = "name";
 }
