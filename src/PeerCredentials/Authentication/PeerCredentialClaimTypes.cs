@@ -2,7 +2,7 @@ using System.Security.Claims;
 
 namespace PeerCredentials.Authentication;
 
-/// <summary>The claim types a peer-credential principal carries; all values are decimal numbers or names.</summary>
+/// <summary>The claim types a peer-credential principal carries; values are decimal numbers, names, a path or a label.</summary>
 public static class PeerCredentialClaimTypes
 {
     /// <summary>The peer's uid (also issued as <see cref="ClaimTypes.NameIdentifier"/>).</summary>

@@ -234,6 +234,9 @@ public sealed class PeerCredential : IDisposable
         }
     }
 
+    // Through the handle, not GetRawSocketOption, which throws on the usual answer (no label): ~0.4 µs
+    // instead of ~6 µs per connection. Taking SafeHandle marks the socket "exposed", which only matters
+    // to a later connect(), never to an accepted socket.
     private static string? ReadSecurityLabel(Socket socket)
         => Libc.GetPeerSecurityLabel(socket.SafeHandle) is { } raw ? ParseSecurityLabel(raw) : null;
 
