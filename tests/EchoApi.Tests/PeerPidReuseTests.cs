@@ -17,11 +17,11 @@ public sealed class PeerPidReuseTests
 {
     private const string LastPid = "/proc/sys/kernel/ns_last_pid";
 
-    // Connects twice, hands both connections to a child that holds them, and exits when told.
+    // Connects three times, hands the connections to a child that holds them, and exits when told.
     private const string Peer = """
         import os, socket, sys
         held = []
-        for _ in range(2):
+        for _ in range(3):
             s = socket.socket(socket.AF_UNIX)
             s.settimeout(60)
             s.connect(sys.argv[1])
@@ -76,9 +76,11 @@ public sealed class PeerPidReuseTests
         {
             using var first = await AcceptAsync(listener);
             using var second = await AcceptAsync(listener);
+            using var third = await AcceptAsync(listener);
             using var untouched = PeerCredential.Read(first);
             using var pathRead = PeerCredential.Read(second);
-            if (!untouched.HasProcessHandle)
+            using var askedLate = PeerCredential.Read(third); // its pidfd is not taken before the peer is gone
+            if (!untouched.HasProcessHandle) // takes the pidfd, while the peer lives
             {
                 Assert.Skip("Skipped: this kernel gives no pidfd for a peer (SO_PEERPIDFD needs Linux 6.5).");
             }
@@ -124,6 +126,11 @@ public sealed class PeerPidReuseTests
                 Assert.Null(pathRead.GetExecutableSha256());
                 Assert.Equal($"the peer's process (pid {pid}) has exited", pathRead.ExecutableSha256.Unknown);
                 Assert.NotEqual(impostorHash, pathRead.GetExecutableSha256());
+
+                // A pidfd first asked for now still names the peer's struct pid (the socket has held it
+                // since connect()), never the impostor's: the kernel refuses it or it reads as reaped.
+                Assert.Null(askedLate.GetExecutablePath());
+                Assert.Equal($"the peer's process (pid {pid}) has exited", askedLate.ExecutablePath.Unknown);
             }
             finally
             {

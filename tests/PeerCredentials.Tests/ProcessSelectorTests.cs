@@ -57,8 +57,10 @@ public sealed class ProcessSelectorTests
 
         Assert.Equal((200, "ok"), await host.CurlAsync());
 
-        // socat relays a request written on its input: the server sees socat, not whoever wrote it.
-        using var socat = ClientProcess.Start("socat", "-t", "30", "STDIO", $"UNIX-CONNECT:{host.SocketPath}");
+        // socat relays a request written on its input: the server sees socat, not whoever wrote it. At the
+        // input's end it keeps the connection whole (shut-none), as Kestrel drops a request whose client
+        // has half-closed before the answer.
+        using var socat = ClientProcess.Start("socat", "-t", "30", "STDIO", $"UNIX-CONNECT:{host.SocketPath},shut-none");
         await socat.WriteLineAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r");
         await socat.WriteLineAsync("\r");
         socat.CloseInput();

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using PeerCredentials.Interop;
 
 namespace PeerCredentials;
@@ -15,7 +14,8 @@ namespace PeerCredentials;
 /// connected descriptor handed to another process keeps them. The uid is the identity; the pid is
 /// informational (0 when the peer's process is not visible in this pid namespace, and reusable once the
 /// process exits). Facts about the process, such as its executable, are read through the pidfd so that
-/// they cannot describe a different process that later got the same pid. Dispose to close the pidfd.
+/// they cannot describe a different process that later got the same pid; they are read on first use, from
+/// the socket, so ask for them while the connection is open. Dispose to close the pidfd.
 /// </remarks>
 public sealed class PeerCredential : IDisposable
 {
@@ -23,7 +23,6 @@ public sealed class PeerCredential : IDisposable
     private const int MaxGroupBytes = 65536 * sizeof(uint);
     private const int InitialGroupSlots = 64;
 
-    private readonly SafeFileHandle? _pidFd;
     private readonly PeerProcess _process;
 
     /// <summary>Creates credentials from known values, for peers identified by other means and for tests.</summary>
@@ -34,19 +33,18 @@ public sealed class PeerCredential : IDisposable
     /// <param name="securityLabel">The peer's security label, or <see langword="null"/> when it has none (an empty one counts as none).</param>
     /// <remarks>Without a pidfd nothing pins a process, so such credentials have no executable.</remarks>
     public PeerCredential(int processId, uint userId, uint groupId, IReadOnlyList<uint>? supplementaryGroups = null, string? securityLabel = null)
-        : this(processId, userId, groupId, supplementaryGroups, pidFd: null, string.IsNullOrEmpty(securityLabel) ? null : securityLabel)
+        : this(processId, userId, groupId, supplementaryGroups, socket: null, string.IsNullOrEmpty(securityLabel) ? null : securityLabel)
     {
     }
 
-    private PeerCredential(int processId, uint userId, uint groupId, IReadOnlyList<uint>? supplementaryGroups, SafeFileHandle? pidFd, string? securityLabel)
+    private PeerCredential(int processId, uint userId, uint groupId, IReadOnlyList<uint>? supplementaryGroups, Socket? socket, string? securityLabel)
     {
         ProcessId = processId;
         UserId = userId;
         GroupId = groupId;
         SupplementaryGroups = supplementaryGroups;
         SecurityLabel = securityLabel;
-        _pidFd = pidFd;
-        _process = new PeerProcess(processId, pidFd);
+        _process = new PeerProcess(processId, socket);
     }
 
     /// <summary>
@@ -80,8 +78,11 @@ public sealed class PeerCredential : IDisposable
     /// </summary>
     public string? SecurityLabel { get; }
 
-    /// <summary>Whether a pidfd pins the peer's process (<c>SO_PEERPIDFD</c>, Linux 6.5 and later).</summary>
-    public bool HasProcessHandle => _pidFd is { IsInvalid: false, IsClosed: false };
+    /// <summary>
+    /// Whether a pidfd pins the peer's process (<c>SO_PEERPIDFD</c>, Linux 6.5 and later). The pidfd is
+    /// taken from the socket on first use (this, or a process fact), while the connection is open.
+    /// </summary>
+    public bool HasProcessHandle => _process.HasPidFd;
 
     /// <summary>
     /// Whether the uid is the kernel's overflow uid: the peer lives in a user namespace that does not map
@@ -130,9 +131,9 @@ public sealed class PeerCredential : IDisposable
         return (MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]), MemoryMarshal.Read<uint>(ucred[8..]));
     }
 
-    /// <summary>The rest of the credentials (groups, pidfd), for a peer whose <c>SO_PEERCRED</c> was already read.</summary>
+    /// <summary>The rest of the credentials (groups, label; the pidfd on first use), for a peer whose <c>SO_PEERCRED</c> was already read.</summary>
     internal static PeerCredential Read(Socket socket, int processId, uint userId, uint groupId)
-        => new(processId, userId, groupId, ReadGroups(socket), OpenPidFd(socket), ReadSecurityLabel(socket));
+        => new(processId, userId, groupId, ReadGroups(socket), socket, ReadSecurityLabel(socket));
 
     /// <summary>
     /// Decisions about this peer that depend on nothing else (a policy's peer requirements), kept for
@@ -193,8 +194,8 @@ public sealed class PeerCredential : IDisposable
     /// <summary>The executable's sha256, or why it cannot be known.</summary>
     internal PeerProcess.Fact ExecutableSha256 => _process.ExecutableSha256;
 
-    /// <summary>Closes the pidfd.</summary>
-    public void Dispose() => _pidFd?.Dispose();
+    /// <summary>Closes the pidfd, if one was taken.</summary>
+    public void Dispose() => _process.Dispose();
 
     private static uint[]? ReadGroups(Socket socket)
     {
@@ -216,23 +217,6 @@ public sealed class PeerCredential : IDisposable
     }
 
     private static uint[] ToGroups(ReadOnlySpan<byte> raw) => MemoryMarshal.Cast<byte, uint>(raw).ToArray();
-
-    private static SafeFileHandle? OpenPidFd(Socket socket)
-    {
-        Span<byte> fd = stackalloc byte[sizeof(int)];
-        try
-        {
-            return socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerPidFd, fd) == fd.Length
-                ? new SafeFileHandle(MemoryMarshal.Read<int>(fd), ownsHandle: true)
-                : null;
-        }
-        catch (SocketException)
-        {
-            // ENOPROTOOPT before Linux 6.5; ESRCH when the peer has already been reaped. Either way the
-            // process cannot be pinned, so process facts will read as unknown.
-            return null;
-        }
-    }
 
     // Through the handle, not GetRawSocketOption, which throws on the usual answer (no label): ~0.4 µs
     // instead of ~6 µs per connection. Taking SafeHandle marks the socket "exposed", which only matters

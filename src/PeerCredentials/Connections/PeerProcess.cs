@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
@@ -10,6 +11,7 @@ namespace PeerCredentials;
 /// <summary>
 /// What can be known for sure about the process at the other end of a connection: its executable's path
 /// and sha256, each read once, on first use, and only kept when the process was provably the peer.
+/// Disposing closes the pidfd, if one was taken.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -21,24 +23,41 @@ namespace PeerCredentials;
 /// read was of the peer's process. Every fact is read first and confirmed after.
 /// </para>
 /// <para>
+/// The pidfd is taken from the socket on first use, not at <c>accept()</c>: the socket has held a
+/// reference to the peer's <c>struct pid</c> since <c>connect()</c>, so a pidfd taken later names the
+/// same process (or fails, or reads as reaped, once it is gone), and a connection whose process nobody
+/// asks about never pays for one (about 20 µs to create and close).
+/// </para>
+/// <para>
 /// The hash is of the file that opening <c>/proc/PID/exe</c> gives: the kernel's reference to the file
 /// the process runs, not whatever the path names by then (a rename, a new file, a link swapped in).
 /// </para>
 /// </remarks>
-internal sealed class PeerProcess
+internal sealed class PeerProcess : IDisposable
 {
     private const int HashBufferBytes = 128 * 1024;
 
+    private readonly int _processId;
+    private readonly Socket? _socket;
     private readonly Lazy<Fact> _executablePath;
     private readonly Lazy<Fact> _executableSha256;
+    private readonly Lock _pidFdLock = new();
+    private SafeFileHandle? _pidFd;
+    private string? _noPidFd;
+    private bool _pidFdTaken;
+    private bool _disposed;
 
-    public PeerProcess(int processId, SafeFileHandle? pidFd)
+    /// <param name="processId">The peer's pid from <c>SO_PEERCRED</c>.</param>
+    /// <param name="socket">The connection, to take the pidfd from; <see langword="null"/> for credentials not read from a socket.</param>
+    public PeerProcess(int processId, Socket? socket)
     {
-        _executablePath = new(() => ReadExecutablePath(processId, pidFd), LazyThreadSafetyMode.ExecutionAndPublication);
+        _processId = processId;
+        _socket = socket;
+        _executablePath = new(() => WithPidFd(ReadExecutablePath), LazyThreadSafetyMode.ExecutionAndPublication);
 
         // The path first: a hash is only given for the file whose path was reported.
         _executableSha256 = new(
-            () => ExecutablePath is { Value: { } path } ? ReadExecutableSha256(processId, pidFd, path) : ExecutablePath,
+            () => ExecutablePath is { Value: { } path } ? WithPidFd((pid, fd) => ReadExecutableSha256(pid, fd, path)) : ExecutablePath,
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -58,7 +77,79 @@ internal sealed class PeerProcess
     /// <summary>The sha256, lowercase hex, of the file <see cref="ExecutablePath"/> names.</summary>
     public Fact ExecutableSha256 => _executableSha256.Value;
 
-    private static Fact ReadExecutablePath(int pid, SafeFileHandle? pidFd) => WithPidFd(pid, pidFd, fd =>
+    /// <summary>Whether a pidfd pins the peer's process (taking it now, if not yet taken).</summary>
+    public bool HasPidFd => _processId > 0 && PidFd(out _) is not null;
+
+    public void Dispose()
+    {
+        lock (_pidFdLock)
+        {
+            _disposed = true;
+            _pidFd?.Dispose(); // a read under way keeps it open (AddRef) until it is done
+        }
+    }
+
+    private SafeFileHandle? PidFd(out string? missing)
+    {
+        lock (_pidFdLock)
+        {
+            if (_disposed)
+            {
+                missing = "the connection has closed";
+                return null;
+            }
+
+            if (!_pidFdTaken)
+            {
+                _pidFdTaken = true;
+                _pidFd = OpenPidFd(_socket, _processId, out _noPidFd);
+            }
+
+            missing = _noPidFd;
+            return _pidFd;
+        }
+    }
+
+    private static SafeFileHandle? OpenPidFd(Socket? socket, int pid, out string? missing)
+    {
+        if (socket is null)
+        {
+            missing = $"no pidfd pins the peer's process (pid {Number(pid)}): these credentials were not read from a socket";
+            return null;
+        }
+
+        Span<byte> fd = stackalloc byte[sizeof(int)];
+        try
+        {
+            if (socket.GetRawSocketOption(Libc.SolSocket, Libc.SoPeerPidFd, fd) == fd.Length)
+            {
+                missing = null;
+                return new SafeFileHandle(MemoryMarshal.Read<int>(fd), ownsHandle: true);
+            }
+
+            missing = "the kernel gave no pidfd for the peer";
+        }
+        catch (ObjectDisposedException)
+        {
+            missing = "the connection has closed";
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ProtocolOption)
+        {
+            missing = $"no pidfd pins the peer's process (pid {Number(pid)}): this kernel gives none (SO_PEERPIDFD needs Linux 6.5)";
+        }
+        catch (SocketException e) when (e.NativeErrorCode == Libc.ESRCH)
+        {
+            missing = Exited(pid).Unknown;
+        }
+        catch (SocketException e)
+        {
+            missing = $"the kernel gave no pidfd for the peer (pid {Number(pid)}): {e.Message}";
+        }
+
+        return null;
+    }
+
+    private static Fact ReadExecutablePath(int pid, nint fd)
     {
         var errno = Libc.TryReadLink(ExeLink(pid), out var target);
 
@@ -69,9 +160,9 @@ internal sealed class PeerProcess
         }
 
         return errno == 0 && target is not null ? Fact.Known(target) : Fact.Unknowable(Explain(errno, pid, "read"));
-    });
+    }
 
-    private static Fact ReadExecutableSha256(int pid, SafeFileHandle? pidFd, string path) => WithPidFd(pid, pidFd, fd =>
+    private static Fact ReadExecutableSha256(int pid, nint fd, string path)
     {
         var errno = Libc.TryOpenForReading(ExeLink(pid), out var opened);
         using var file = opened;
@@ -97,7 +188,7 @@ internal sealed class PeerProcess
         }
 
         return hash is not null ? Fact.Known(hash) : Fact.Unknowable(tooLarge!);
-    });
+    }
 
     private static string? Sha256(SafeFileHandle file, string path, out string? tooLarge)
     {
@@ -138,23 +229,24 @@ internal sealed class PeerProcess
     private static string TooLarge(string path, long length)
         => $"the peer's executable {path} is {Number(length / (1024 * 1024))} MiB, more than the {Number(PeerCredential.MaxHashedExecutableBytes / (1024 * 1024))} MiB this library hashes";
 
-    private static Fact WithPidFd(int pid, SafeFileHandle? pidFd, Func<nint, Fact> read)
+    private Fact WithPidFd(Func<int, nint, Fact> read)
     {
+        var pid = _processId;
         if (pid <= 0)
         {
             return Fact.Unknowable("the peer's process is not visible in this pid namespace (pid 0)");
         }
 
-        if (pidFd is null)
+        if (PidFd(out var missing) is not { } pidFd)
         {
-            return Fact.Unknowable($"no pidfd pins the peer's process (pid {Number(pid)}): the kernel gave none (SO_PEERPIDFD needs Linux 6.5), or the process had already exited");
+            return Fact.Unknowable(missing!);
         }
 
         var added = false;
         try
         {
             pidFd.DangerousAddRef(ref added);
-            return read(pidFd.DangerousGetHandle());
+            return read(pid, pidFd.DangerousGetHandle());
         }
         catch (ObjectDisposedException)
         {
