@@ -76,6 +76,40 @@ public sealed class ProcessIdentityTests
     }
 
     [Fact]
+    public async Task AHashIsNeverOfAnotherFileThanThePathReportedEvenAfterExecve()
+    {
+        await PeerListener.RequirePidFdAsync();
+        using var listener = new PeerListener();
+        const string Script = """
+            import os, socket, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            sys.stdin.readline()
+            os.execv("/usr/bin/sleep", ["sleep", "60"])
+            """;
+        using var python = ClientProcess.Start("/usr/bin/python3", "-c", Script, listener.Path);
+        var (connection, peer) = await listener.AcceptPeerAsync();
+        using (connection)
+        using (peer)
+        {
+            var python3 = peer.GetExecutablePath(); // read, and kept for the connection
+            Assert.StartsWith("/usr/bin/python3", python3, StringComparison.Ordinal);
+
+            // The same process, now running another program.
+            await python.WriteLineAsync("exec");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (new FileInfo($"/proc/{python.Id}/exe").LinkTarget != "/usr/bin/sleep")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "python3 did not exec sleep in time.");
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Null(peer.GetExecutableSha256());
+            Assert.Equal($"the peer's process (pid {python.Id}) runs /usr/bin/sleep now, not {python3} (an execve, or the file was replaced, since its path was read)", peer.ExecutableSha256.Unknown);
+        }
+    }
+
+    [Fact]
     public async Task SocatIsRecognisedAsARelayByDefaultAndNotWhenTheListLeavesItOut()
     {
         await PeerListener.RequirePidFdAsync();

@@ -171,11 +171,11 @@ internal sealed class PeerProcess : IDisposable
             return PidFdStillNames(fd, pid) ? Fact.Unknowable(Explain(errno, pid, "open")) : Exited(pid);
         }
 
-        // The same file as the path named, unless the process has run execve since.
+        // The same file as the path named, unless the process has run execve, or its file was replaced, since.
         if (Libc.TryReadLink("/proc/self/fd/" + Number(file.DangerousGetHandle()), out var openedPath) != 0 || openedPath != path)
         {
             return PidFdStillNames(fd, pid)
-                ? Fact.Unknowable($"the peer's process (pid {Number(pid)}) no longer runs {path} (it has called execve since)")
+                ? Fact.Unknowable($"the peer's process (pid {Number(pid)}) runs {openedPath ?? "another file"} now, not {path} (an execve, or the file was replaced, since its path was read)")
                 : Exited(pid);
         }
 
