@@ -15,21 +15,29 @@ public sealed class ResourceTests : IDisposable
     public async Task ThousandConnectionsLeakNoPidFdsOrOtherDescriptors()
     {
         var socketPath = _directory.File("echo.sock");
-        await using var server = await EchoApiProcess.StartListeningAsync(socketPath);
-        await RequestHealthAsync(socketPath); // warm up: first request opens what the process keeps
-        var baseline = await SettledOpenFilesAsync(server, int.MaxValue);
 
-        // While a connection is open, the server holds its peer's pidfd (Linux 6.5+: SO_PEERPIDFD).
+        // Owned by another uid, so that this test's requests are refused and the refusal's log line asks
+        // for the executable: the only thing that makes the server take a peer's pidfd (on first use).
+        await using var server = await EchoApiProcess.StartListeningAsync(socketPath, environment: new Dictionary<string, string> { ["EchoApi__Owner"] = Privileges.Stranger.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await RequestHealthAsync(socketPath); // warm up: first request opens what the process keeps
+
+        // While a connection whose process was asked about is open, the server holds its peer's pidfd
+        // (Linux 6.5+: SO_PEERPIDFD).
         using (var held = await UnixHttp.ConnectAsync(socketPath, TestContext.Current.CancellationToken))
         {
-            await held.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+            await held.SendAsync("GET /whoami HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
             var answer = new byte[256];
-            Assert.True(await held.ReceiveAsync(answer, TestContext.Current.CancellationToken) > 0);
+            var read = await held.ReceiveAsync(answer, TestContext.Current.CancellationToken);
+            Assert.StartsWith("HTTP/1.1 403", System.Text.Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
             if (Environment.OSVersion.Version >= new Version(6, 5))
             {
                 Assert.Contains(server.OpenFiles(), f => f.Contains("pidfd", StringComparison.Ordinal));
             }
         }
+
+        // Closed with its connection; and the refusal has loaded what it needed, so this is the baseline.
+        var baseline = await SettledOpenFilesAsync(server, int.MaxValue);
+        Assert.DoesNotContain(baseline, f => f.Contains("pidfd", StringComparison.Ordinal));
 
         for (var i = 0; i < 1000; i++)
         {

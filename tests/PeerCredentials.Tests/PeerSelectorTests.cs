@@ -24,6 +24,30 @@ public sealed class PeerSelectorTests
         Assert.Equal($"uid {uid + 1} is not among the allowed users ({uid})", requirement.Check(new PeerCredential(1, uid + 1, 100)));
     }
 
+    [Fact]
+    public void ProcessSelectorsBecomeTheirRequirementsAndRenderAsWritten()
+    {
+        const string Hash = "58824a0c3a5b4ed4e8e1e5dd8f6b8b9a5f0b3a8e5e1d2c3b4a5968778695a4b3";
+
+        Assert.Equal("path:/usr/bin/curl", Assert.IsType<PeerExecutableRequirement>(PeerSelector.Parse("path:/usr/bin/curl")).ToString());
+        Assert.Equal("sha256:" + Hash, Assert.IsType<PeerExecutableHashRequirement>(PeerSelector.Parse("sha256:" + Hash.ToUpperInvariant())).ToString());
+        Assert.Equal("label:unconfined", Assert.IsType<PeerLabelRequirement>(PeerSelector.Parse("label:unconfined")).ToString());
+
+        // A peer known only by its numbers has no process facts: the selector refuses, saying why.
+        Assert.NotNull(PeerSelector.Parse("path:/usr/bin/curl").Check(new PeerCredential(0, 1000, 1000)));
+    }
+
+    [Theory]
+    [InlineData("path:usr/bin/curl", "Selector 'path:usr/bin/curl': ")]
+    [InlineData("sha256:abc", "Selector 'sha256:abc': ")]
+    public void ABadProcessSelectorIsRefusedByName(string selector, string start)
+    {
+        var error = Assert.Throws<PeerSelectorException>(() => PeerSelector.Parse(selector));
+
+        Assert.StartsWith(start, error.Message, StringComparison.Ordinal);
+        Assert.Equal(selector, error.Selector);
+    }
+
     [Theory]
     [InlineData("gid:27", "gid:27", 27u)]
     [InlineData("group:root", "group:root", 0u)]

@@ -2,7 +2,7 @@ using System.Security.Claims;
 
 namespace PeerCredentials.Authentication;
 
-/// <summary>The claim types a peer-credential principal carries; all values are decimal numbers or names.</summary>
+/// <summary>The claim types a peer-credential principal carries; values are decimal numbers, names, a path or a label.</summary>
 public static class PeerCredentialClaimTypes
 {
     /// <summary>The peer's uid (also issued as <see cref="ClaimTypes.NameIdentifier"/>).</summary>
@@ -28,6 +28,9 @@ public static class PeerCredentialClaimTypes
 
     /// <summary>The peer's executable path, read through its pidfd; issued only when asked for and known.</summary>
     public const string ExecutablePath = "urn:peercred:exe";
+
+    /// <summary>The peer's security label (<c>SO_PEERSEC</c>); issued only when an LSM provides one, never empty.</summary>
+    public const string SecurityLabel = "urn:peercred:label";
 
     /// <summary>The <see cref="Claim.Properties"/> key holding a supplementary group's name.</summary>
     public const string GroupNameProperty = "name";

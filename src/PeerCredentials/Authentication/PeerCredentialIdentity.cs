@@ -39,6 +39,11 @@ public sealed class PeerCredentialIdentity : ClaimsIdentity
             AddClaim(claim);
         }
 
+        if (credential.SecurityLabel is { } label)
+        {
+            AddClaim(new Claim(PeerCredentialClaimTypes.SecurityLabel, label, ClaimValueTypes.String, issuer));
+        }
+
         if (options.IncludeExecutablePath && credential.GetExecutablePath() is { } executable)
         {
             AddClaim(new Claim(PeerCredentialClaimTypes.ExecutablePath, executable, ClaimValueTypes.String, issuer));

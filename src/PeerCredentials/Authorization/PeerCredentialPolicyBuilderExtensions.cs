@@ -120,4 +120,61 @@ public static class PeerCredentialPolicyBuilderExtensions
 
         return ids;
     }
+
+    // Process selectors (issue 13): the peer's executable, its hash, its security label, and relays.
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials whose executable is one of
+    /// <paramref name="paths"/>, as the kernel names it (<see cref="PeerExecutableRequirement"/>, SPIRE's
+    /// <c>path:</c>): read through the pidfd, so a peer whose executable cannot be known is refused.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="paths">Absolute paths with symbolic links resolved (<c>/usr/bin/python3.11</c>, not <c>/usr/bin/python3</c>).</param>
+    /// <exception cref="ArgumentException">No path, or one the kernel could never report (relative, not canonical, through a symbolic link).</exception>
+    public static AuthorizationPolicyBuilder RequirePeerExecutable(this AuthorizationPolicyBuilder builder, params string[] paths)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.RequirePeer(new PeerExecutableRequirement(paths), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials whose executable's sha256 is one of
+    /// <paramref name="sha256Hashes"/> (<see cref="PeerExecutableHashRequirement"/>, SPIRE's <c>sha256:</c>):
+    /// the file the process runs, hashed once per connection when the policy is first evaluated.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="sha256Hashes">64 hexadecimal digits each, as <c>sha256sum</c> prints them.</param>
+    /// <exception cref="ArgumentException">No hash, or one that is not 64 hexadecimal digits.</exception>
+    public static AuthorizationPolicyBuilder RequirePeerExecutableHash(this AuthorizationPolicyBuilder builder, params string[] sha256Hashes)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.RequirePeer(new PeerExecutableHashRequirement(sha256Hashes), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials whose security label (<c>SO_PEERSEC</c>)
+    /// is one of <paramref name="labels"/> (<see cref="PeerLabelRequirement"/>, <c>label:</c>). Without an
+    /// LSM that labels sockets, no peer has one, and every peer is refused.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="labels">Labels as the LSM spells them.</param>
+    /// <exception cref="ArgumentException">No label, or an empty one.</exception>
+    public static AuthorizationPolicyBuilder RequirePeerLabel(this AuthorizationPolicyBuilder builder, params string[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.RequirePeer(new PeerLabelRequirement(labels), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Requires a peer authenticated by its Unix socket credentials that is not a known relay
+    /// (<see cref="PeerNotRelayRequirement"/>): a <c>socat</c> or <c>ssh</c> that speaks for clients the
+    /// kernel never saw. A peer whose executable cannot be known is not known to be a relay, and passes.
+    /// </summary>
+    /// <param name="builder">The policy builder.</param>
+    /// <param name="relayNames">Executable file names that count as relays; <see langword="null"/> for <see cref="PeerRelays.DefaultNames"/>.</param>
+    public static AuthorizationPolicyBuilder RequirePeerNotRelay(this AuthorizationPolicyBuilder builder, IReadOnlySet<string>? relayNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.RequirePeer(new PeerNotRelayRequirement(relayNames), PeerCredentialAuthenticationDefaults.AuthenticationScheme);
+    }
 }

@@ -4,7 +4,8 @@ namespace PeerCredentials.Authorization;
 
 /// <summary>
 /// Selectors in SPIRE's spelling (<c>kind:value</c>), each turned into the <see cref="PeerCredentialRequirement"/>
-/// it stands for: <c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c>, <c>group:docker</c>. A <see cref="PeerRule"/>
+/// it stands for: <c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c>, <c>group:docker</c>, <c>path:/usr/bin/curl</c>,
+/// <c>sha256:…</c> (of the executable), <c>label:…</c> (the LSM label). A <see cref="PeerRule"/>
 /// is a set of them that must all match.
 /// </summary>
 /// <remarks>
@@ -24,6 +25,9 @@ public static class PeerSelector
         ["user"] = static value => new PeerUserRequirement([Name(value, "user", "uid", UnixAccounts.TryResolveUserId, UnixAccounts.OverflowUserId)], "user:" + value),
         ["gid"] = static value => new PeerGroupRequirement([Number(value, "gid", "group")], "gid:" + value),
         ["group"] = static value => new PeerGroupRequirement([Name(value, "group", "gid", UnixAccounts.TryResolveGroupId, UnixAccounts.OverflowGroupId)], "group:" + value),
+        ["path"] = static value => new PeerExecutableRequirement(value),
+        ["sha256"] = static value => new PeerExecutableHashRequirement(value),
+        ["label"] = static value => new PeerLabelRequirement(value),
     };
 
     /// <summary>The selector kinds <see cref="Parse"/> knows (<c>uid</c>, <c>user</c>, <c>gid</c>, <c>group</c>, …).</summary>
@@ -31,7 +35,8 @@ public static class PeerSelector
 
     /// <summary>Turns one selector into the requirement it stands for, resolving names now.</summary>
     /// <param name="selector">
-    /// <c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c> or <c>group:docker</c>. Kinds are lowercase; the
+    /// <c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c>, <c>group:docker</c>, <c>path:/usr/bin/curl</c>, <c>sha256:…</c>
+    /// or <c>label:…</c>. Kinds are lowercase; the
     /// selector may have spaces around it, not inside.
     /// </param>
     /// <returns>A requirement whose <see cref="object.ToString"/> is the selector.</returns>
