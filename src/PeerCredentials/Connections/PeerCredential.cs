@@ -195,7 +195,7 @@ public sealed class PeerCredential : IDisposable
     /// </summary>
     /// <param name="relayNames">Executable file names that count as relays; <see langword="null"/> for <see cref="PeerRelays.DefaultNames"/>.</param>
     public bool IsRelay(IReadOnlySet<string>? relayNames = null)
-        => GetExecutablePath() is { } path && PeerRelays.IsRelay(path, relayNames);
+        => _process.MayBeRelay(relayNames) && GetExecutablePath() is { } path && PeerRelays.IsRelay(path, relayNames);
 
     /// <summary>The executable's path, or why it cannot be known.</summary>
     internal PeerProcess.Fact ExecutablePath => _process.ExecutablePath;

@@ -77,6 +77,24 @@ internal sealed class PeerProcess : IDisposable
     /// <summary>The sha256, lowercase hex, of the file <see cref="ExecutablePath"/> names.</summary>
     public Fact ExecutableSha256 => _executableSha256.Value;
 
+    /// <summary>
+    /// Whether the peer may be a relay, from a glance at <c>/proc/PID/exe</c> by pid alone (one
+    /// <c>readlink</c>, a few µs) before the confirmed read (a pidfd and its check, about 80 µs here). While
+    /// the peer lives its pid is its own, so a glance that finds no relay there means the peer is not one,
+    /// or is gone, which the confirmed read would find too; a glance that finds one may have seen a
+    /// process that took a dead peer's pid, so only then is the answer confirmed. Most peers are not
+    /// relays, and asking about every connection then costs the glance alone.
+    /// </summary>
+    public bool MayBeRelay(IReadOnlySet<string>? relayNames)
+    {
+        if (_executablePath.IsValueCreated || _processId <= 0 || !OperatingSystem.IsLinux())
+        {
+            return true; // already known, or nothing to glance at: the confirmed answer decides
+        }
+
+        return Libc.TryReadLink(ExeLink(_processId), out var glance) == 0 && glance is not null && PeerRelays.IsRelay(glance, relayNames);
+    }
+
     /// <summary>Whether a pidfd pins the peer's process (taking it now, if not yet taken).</summary>
     public bool HasPidFd => _processId > 0 && PidFd(out _) is not null;
 
