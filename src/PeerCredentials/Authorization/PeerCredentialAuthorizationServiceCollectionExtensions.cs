@@ -37,6 +37,7 @@ public static class PeerCredentialAuthorizationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddAuthorization();
+        services.AddPeerCredentialMetrics();
         services.RemoveAll<IPolicyEvaluator>();
         services.AddSingleton<IPolicyEvaluator, PeerCredentialPolicyEvaluator>();
         return services;

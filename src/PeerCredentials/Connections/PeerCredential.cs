@@ -230,4 +230,7 @@ public sealed class PeerCredential : IDisposable
 
         return false;
     }
+
+    /// <summary>Whether the executable has been read (tests check that nothing reads it for a log line that is not written).</summary>
+    internal bool ExecutablePathRead => _executablePath.IsValueCreated;
 }

@@ -1,0 +1,125 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using PeerCredentials.Authorization;
+
+namespace PeerCredentials;
+
+/// <summary>
+/// The library's counters (<see cref="PeerCredentialMetricNames"/>). Counting sits on the path of every
+/// connection and every authorized request, so it is shaped to cost nothing that matters: when no one
+/// listens, a test of <see cref="Instrument.Enabled"/>; when someone does, one tag passed as a
+/// <see cref="KeyValuePair{TKey, TValue}"/> (no array), whose value is a string that already exists (a
+/// constant, the endpoint's policy name, a type's cached name).
+/// </summary>
+internal sealed class PeerCredentialMetrics
+{
+    public const string ConnectRate = "connect_rate";
+    public const string UserConnectionLimit = "user_connection_limit";
+    public const string UntrustedConnectionLimit = "untrusted_connection_limit";
+    public const string NotAuthorized = "not_authorized";
+    public const string UnreadableCredentials = "unreadable_credentials";
+
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _refused;
+    private readonly Counter<long> _authorized;
+    private readonly Counter<long> _denied;
+
+    /// <param name="meterFactory">The host's factory, so that each host (and each test) has a meter of its
+    /// own, disposed with it; without one, a meter of the process's.</param>
+    public PeerCredentialMetrics(IMeterFactory? meterFactory = null)
+    {
+        var meter = meterFactory?.Create(PeerCredentialMetricNames.Meter) ?? new Meter(PeerCredentialMetricNames.Meter);
+        _accepted = meter.CreateCounter<long>(PeerCredentialMetricNames.AcceptedConnections, "{connection}",
+            "Connections the peer-credential gate let through.");
+        _refused = meter.CreateCounter<long>(PeerCredentialMetricNames.RefusedConnections, "{connection}",
+            "Connections the peer-credential gate closed, by reason.");
+        _authorized = meter.CreateCounter<long>(PeerCredentialMetricNames.AuthorizedRequests, "{request}",
+            "Requests a peer-credential policy let through, by policy.");
+        _denied = meter.CreateCounter<long>(PeerCredentialMetricNames.DeniedRequests, "{request}",
+            "Requests a peer-credential policy or the local request guard refused, by policy.");
+    }
+
+    public void ConnectionAccepted() => _accepted.Add(1);
+
+    /// <param name="reason">One of this class's constants.</param>
+    public void ConnectionRefused(string reason)
+        => _refused.Add(1, new KeyValuePair<string, object?>(PeerCredentialMetricNames.RefusalReasonTag, reason));
+
+    public void ConnectionRefused(PeerRefusalReason reason) => ConnectionRefused(Tag(reason));
+
+    /// <summary>Counts one request decided by <paramref name="policy"/>, if it is a peer-credential policy.</summary>
+    public void RequestDecided(AuthorizationPolicy policy, HttpContext context, bool authorized)
+    {
+        var counter = authorized ? _authorized : _denied;
+        if (counter.Enabled && PolicyTag(policy, context) is { } tag)
+        {
+            counter.Add(1, new KeyValuePair<string, object?>(PeerCredentialMetricNames.PolicyTag, tag));
+        }
+    }
+
+    /// <summary>Counts one request refused by something other than a policy (the local request guard).</summary>
+    public void RequestDenied(string rule)
+        => _denied.Add(1, new KeyValuePair<string, object?>(PeerCredentialMetricNames.PolicyTag, rule));
+
+    public static string Tag(PeerRefusalReason reason) => reason switch
+    {
+        PeerRefusalReason.UserConnectionLimit => UserConnectionLimit,
+        PeerRefusalReason.UntrustedConnectionLimit => UntrustedConnectionLimit,
+        _ => NotAuthorized,
+    };
+
+    /// <summary>
+    /// The policy's name when the endpoint names exactly one, else the type of its first
+    /// <see cref="PeerCredentialRequirement"/>; <see langword="null"/> for a policy without one, which is
+    /// not the library's to count. The same for a request let through and one refused, so that the two
+    /// counters can be set side by side.
+    /// </summary>
+    public static string? PolicyTag(AuthorizationPolicy policy, HttpContext context)
+    {
+        // Indexed, not foreach: an interface's enumerator would be an allocation per request.
+        var requirements = policy.Requirements;
+        for (var i = 0; i < requirements.Count; i++)
+        {
+            if (requirements[i] is PeerCredentialRequirement requirement)
+            {
+                return PolicyName(context) ?? requirement.GetType().Name;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What a refusal log names as the rule that failed: <see cref="PolicyTag"/>, or the policy's first requirement.</summary>
+    public static string Rule(AuthorizationPolicy policy, HttpContext context)
+        => PolicyTag(policy, context) ?? PolicyName(context) ?? (policy.Requirements.Count > 0 ? policy.Requirements[0].GetType().Name : "policy");
+
+    // The fallback policy (no [Authorize] on the endpoint, or no endpoint at all) and a combination of
+    // several named policies have no one name.
+    private static string? PolicyName(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>() is not { Count: > 0 } data)
+        {
+            return null;
+        }
+
+        string? name = null;
+        for (var i = 0; i < data.Count; i++)
+        {
+            var policy = data[i].Policy;
+            if (string.IsNullOrEmpty(policy) || string.Equals(policy, name, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (name is not null)
+            {
+                return null;
+            }
+
+            name = policy;
+        }
+
+        return name;
+    }
+}
