@@ -38,9 +38,15 @@ public sealed class LogCollector : ILoggerProvider, ILoggerFactory
             }
 
             // [LoggerMessage] state is the list of its fields, the template last as {OriginalFormat}.
-            var fields = state is IEnumerable<KeyValuePair<string, object?>> pairs
-                ? pairs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal)
-                : new Dictionary<string, object?>(StringComparer.Ordinal);
+            var fields = new Dictionary<string, object?>(StringComparer.Ordinal);
+            if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+            {
+                foreach (var (key, value) in pairs)
+                {
+                    fields[key] = value;
+                }
+            }
+
             owner._entries.Enqueue((logLevel, category, formatter(state, exception), eventId, fields));
         }
     }
