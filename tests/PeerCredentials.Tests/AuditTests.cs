@@ -78,7 +78,7 @@ public sealed class AuditTests : IAsyncDisposable
             Assert.NotNull(gate.Enter(await ConnectAsync(), policy, "refused"));
         }
 
-        var warning = Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(logs.Events, e => e.Level == LogLevel.Warning);
         Assert.Equal(rule == PeerCredentialMetrics.ConnectRate ? 13 : 12, warning.EventId.Id);
         Assert.Equal(MyUid, warning.Fields["Uid"]);
         Assert.Equal(myGid, warning.Fields["Gid"]);
@@ -106,7 +106,7 @@ public sealed class AuditTests : IAsyncDisposable
         }
 
         // One line, one executable read: the first; the other four only counted.
-        Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Single(logs.Events, e => e.Level == LogLevel.Warning);
         Assert.True(peers[0].ExecutablePathRead);
         Assert.All(peers.Skip(1), p => Assert.False(p.ExecutablePathRead));
         Assert.Equal(5, counters.Sum(PeerCredentialMetricNames.RefusedConnections, PeerCredentialMetricNames.RefusalReasonTag, PeerCredentialMetrics.NotAuthorized));
@@ -114,7 +114,7 @@ public sealed class AuditTests : IAsyncDisposable
         // The next one logged says first how many were left out.
         await Task.Delay(TimeSpan.FromMilliseconds(350), Cancel);
         Assert.NotNull(gate.Enter(await ConnectAsync(), Nobody, "later"));
-        var warnings = logs.Entries.Where(e => e.Level == LogLevel.Warning).ToList();
+        var warnings = logs.Events.Where(e => e.Level == LogLevel.Warning).ToList();
         Assert.Equal([12, 15, 12], warnings.Select(w => w.EventId.Id));
         Assert.Equal(4L, warnings[1].Fields["LeftOut"]);
         Assert.Equal(MyUid, warnings[1].Fields["Uid"]);
@@ -135,7 +135,7 @@ public sealed class AuditTests : IAsyncDisposable
         gate.Leave(held);
         Assert.NotNull(gate.Enter(notAuthorized, _ => "not this one", "refused"));
 
-        Assert.Empty(logs.Entries);
+        Assert.Empty(logs.Events);
         Assert.False(held.ExecutablePathRead);
         Assert.False(overLimit.ExecutablePathRead);
         Assert.False(notAuthorized.ExecutablePathRead);
@@ -153,7 +153,7 @@ public sealed class AuditTests : IAsyncDisposable
 
         Assert.Null(gate.Enter(peer, null, "c1", _endPoint));
 
-        var accepted = Assert.Single(logs.Entries, e => e.Level == LogLevel.Debug);
+        var accepted = Assert.Single(logs.Events, e => e.Level == LogLevel.Debug);
         Assert.Equal(3, accepted.EventId.Id);
         Assert.Equal("c1", accepted.Fields["ConnectionId"]);
         Assert.Equal(_endPoint.ToString(), accepted.Fields["EndPoint"]);
@@ -174,7 +174,7 @@ public sealed class AuditTests : IAsyncDisposable
 
         Assert.Null(gate.Enter(peer, null, "c1", _endPoint));
 
-        Assert.DoesNotContain(logs.Entries, e => e.EventId.Id == 3);
+        Assert.DoesNotContain(logs.Events, e => e.EventId.Id == 3);
         Assert.False(peer.ExecutablePathRead);
         Assert.Equal(1, counters.Sum(PeerCredentialMetricNames.AcceptedConnections));
     }
@@ -291,7 +291,7 @@ public sealed class AuditTests : IAsyncDisposable
 
     // The library's: a host may warn of other things (data protection's key ring, as a user without a home).
     private static List<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> LibraryWarnings(LogCollector logs)
-        => [.. logs.Entries.Where(e => e.Level == LogLevel.Warning && e.Category.StartsWith("PeerCredentials.", StringComparison.Ordinal))];
+        => [.. logs.Events.Where(e => e.Level == LogLevel.Warning && e.Category.StartsWith("PeerCredentials.", StringComparison.Ordinal))];
 
     private static void WebSocketUpgrade(HttpRequest request)
     {

@@ -8,7 +8,10 @@ public sealed class LogCollector : ILoggerProvider
 {
     private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> _entries = new();
 
-    public IReadOnlyList<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> Entries => [.. _entries];
+    public IReadOnlyList<(LogLevel Level, string Category, string Message)> Entries => [.. _entries.Select(e => (e.Level, e.Category, e.Message))];
+
+    /// <summary>The same entries with their event ids and structured fields (a [LoggerMessage]'s placeholders, and {OriginalFormat}).</summary>
+    public IReadOnlyList<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> Events => [.. _entries];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
