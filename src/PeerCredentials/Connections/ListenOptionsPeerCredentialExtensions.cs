@@ -37,7 +37,7 @@ public static class ListenOptionsPeerCredentialExtensions
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         // One gate for the whole process when the app registered it (AddPeerCredentialGate), so that the
         // limits count every endpoint together; otherwise one with the defaults for this endpoint.
-        var gate = services.GetService<PeerCredentialGate>() ?? CreateGate(loggers, services.GetService<PeerCredentialMetrics>() ?? new PeerCredentialMetrics(services.GetService<IMeterFactory>()));
+        var gate = services.GetService<PeerCredentialGate>() ?? CreateGate(loggers, services.GetService<PeerCredentialMetrics>() ?? PeerCredentialMetrics.Create(services.GetService<IMeterFactory>()));
         var logger = loggers.CreateLogger<PeerCredentialConnectionMiddleware>();
         listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, gate, options, logger).OnConnectionAsync);
         return listenOptions;

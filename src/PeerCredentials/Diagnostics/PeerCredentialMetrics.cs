@@ -32,11 +32,14 @@ internal sealed class PeerCredentialMetrics
     // 60 ns, looking it up here about a third of that.
     private readonly ConditionalWeakTable<AuthorizationPolicy, string> _tags = [];
 
-    /// <param name="meterFactory">The host's factory, so that each host (and each test) has a meter of its
-    /// own, disposed with it; without one, a meter of the process's.</param>
-    public PeerCredentialMetrics(IMeterFactory? meterFactory = null)
+    /// <param name="meterFactory">The host's factory, so that each host (and each test) has a meter of its own, disposed with it.</param>
+    public PeerCredentialMetrics(IMeterFactory meterFactory)
+        : this(meterFactory.Create(PeerCredentialMetricNames.Meter))
     {
-        var meter = meterFactory?.Create(PeerCredentialMetricNames.Meter) ?? new Meter(PeerCredentialMetricNames.Meter);
+    }
+
+    private PeerCredentialMetrics(Meter meter)
+    {
         _accepted = meter.CreateCounter<long>(PeerCredentialMetricNames.AcceptedConnections, "{connection}",
             "Connections the peer-credential gate let through.");
         _refused = meter.CreateCounter<long>(PeerCredentialMetricNames.RefusedConnections, "{connection}",
@@ -46,6 +49,12 @@ internal sealed class PeerCredentialMetrics
         _denied = meter.CreateCounter<long>(PeerCredentialMetricNames.DeniedRequests, "{request}",
             "Requests a peer-credential policy or the local request guard refused, by policy.");
     }
+
+    /// <summary>For a gate or guard built without the host's services: one meter of the process's, never disposed.</summary>
+    public static PeerCredentialMetrics Process { get; } = new(new Meter(PeerCredentialMetricNames.Meter));
+
+    /// <summary>The counters on <paramref name="meterFactory"/>'s meter, or <see cref="Process"/>'s without one.</summary>
+    public static PeerCredentialMetrics Create(IMeterFactory? meterFactory) => meterFactory is null ? Process : new(meterFactory);
 
     public void ConnectionAccepted() => _accepted.Add(1);
 

@@ -10,7 +10,7 @@ internal static class PeerCredentialMetricsServiceCollectionExtensions
     {
         // The host's IMeterFactory (AddMetrics is idempotent): meters per host, disposed with it.
         services.AddMetrics();
-        services.TryAddSingleton(static provider => new PeerCredentialMetrics(provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(static provider => PeerCredentialMetrics.Create(provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return services;
     }
 }

@@ -29,7 +29,7 @@ internal sealed class PeerCredentialGate
     {
         var settings = options.Value;
         _logger = logger;
-        _metrics = metrics ?? new PeerCredentialMetrics();
+        _metrics = metrics ?? PeerCredentialMetrics.Process;
         _trusted = [.. settings.TrustedUserIds];
         _rate = settings.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(settings.ConnectionsPerSecondPerUser, _trusted) : null;
         _perUser = settings.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
@@ -158,8 +158,8 @@ internal sealed class PeerCredentialGate
         }
     }
 
-    // Only for the report that is logged: the executable is read through a pidfd, so that a pid reused
-    // since the connect cannot lend its name, and the pidfd is closed with the connection right after.
+    // Only for the report that is logged (the refused connections carry no pidfd): one is opened to read
+    // the executable, so that a pid reused since the connect cannot lend its name, and closed at once.
     private void LogConnectRateExceeded(Socket accepted, (int ProcessId, uint UserId, uint GroupId) ucred, long count, double rate)
     {
         string executable;

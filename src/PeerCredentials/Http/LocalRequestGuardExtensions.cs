@@ -27,7 +27,7 @@ public static class LocalRequestGuardExtensions
         var refusals = services.GetService<PeerRefusalLog>() ?? new PeerRefusalLog(
             Options.Create(new PeerCredentialGateOptions()),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<PeerRefusalLog>());
-        var metrics = services.GetService<PeerCredentialMetrics>() ?? new PeerCredentialMetrics(services.GetService<IMeterFactory>());
+        var metrics = services.GetService<PeerCredentialMetrics>() ?? PeerCredentialMetrics.Create(services.GetService<IMeterFactory>());
         return app.UseMiddleware<LocalRequestGuardMiddleware>(refusals, metrics);
     }
 }
