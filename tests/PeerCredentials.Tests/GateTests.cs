@@ -68,7 +68,7 @@ public sealed class GateTests
         Assert.Equal(PeerRefusalReason.NotAuthorized, again!.Reason);
         Assert.Equal("uid 2000 is not the owner", refused.Message);
         Assert.Null(gate.Enter(Peer(Owner), OwnerOnly, "c3"));
-        Assert.Contains(logs.Warnings, w => w == "Connection c1 from uid 2000 gid 2000 pid 31 (unknown) closed at connect: uid 2000 is not the owner");
+        Assert.Contains(logs.Warnings, w => w == "Connection c1 (rule not_authorized) from uid 2000 gid 2000 pid 31 (unknown) closed at connect: uid 2000 is not the owner");
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class GateTests
         Assert.Equal([AcceptDecision.Admit, AcceptDecision.Admit, AcceptDecision.RateLimited], decisions);
         Assert.Equal(Environment.ProcessId, first!.ProcessId);
         Assert.Equal(UnixAccounts.EffectiveUserId, first.UserId);
-        Assert.Contains(logs.Warnings, w => w.StartsWith($"Closed 1 connection(s) of uid {first.UserId} at accept: over 1 new connections per second", StringComparison.Ordinal));
+        Assert.Contains(logs.Warnings, w => w.StartsWith($"Closed 1 connection(s) of uid {first.UserId} gid {first.GroupId} pid {first.ProcessId} ({Environment.ProcessPath}) at accept: over 1 new connections per second (rule connect_rate)", StringComparison.Ordinal));
         first.Dispose();
     }
 

@@ -43,9 +43,9 @@ internal sealed class PeerCredentialAuthorizationResultHandler(
             status = StatusCodes.Status403Forbidden;
             var reasons = authorizeResult.AuthorizationFailure?.FailureReasons.Select(r => r.Message).ToArray() ?? [];
             detail = reasons.Length > 0 ? string.Join("; ", reasons) + "." : "The peer does not satisfy this endpoint's policy.";
-            if (refusals.ShouldLog(peer.UserId))
+            if (refusals.ShouldLog(logger, peer.UserId))
             {
-                logger.PeerRefused(context.Request.Method, context.Request.Path.Value ?? "/", peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", detail);
+                logger.PeerRefused(context.Request.Method, context.Request.Path.Value ?? "/", peer.UserId, peer.GroupId, peer.ProcessId, PeerRefusalLog.Executable(peer), PeerCredentialMetrics.Rule(policy, context), detail);
             }
         }
 

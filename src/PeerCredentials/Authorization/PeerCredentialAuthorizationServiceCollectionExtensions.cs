@@ -31,12 +31,15 @@ public static class PeerCredentialAuthorizationServiceCollectionExtensions
     /// policy only the peer's credentials decide (<see cref="PeerCredentialRequirement"/>s, with a
     /// peer-credential scheme or none) once per connection and answers later requests from that
     /// decision; every other policy is evaluated by the framework's <see cref="PolicyEvaluator"/> as
-    /// before. Such cached decisions skip <see cref="IAuthorizationService"/> and its metrics.
+    /// before. Such cached decisions skip <see cref="IAuthorizationService"/> and its metrics; every request a
+    /// policy with a <see cref="PeerCredentialRequirement"/> decides, cached or not, is counted in
+    /// <see cref="PeerCredentialMetricNames.AuthorizedRequests"/> or <see cref="PeerCredentialMetricNames.DeniedRequests"/>.
     /// </summary>
     public static IServiceCollection AddPeerCredentialPolicyEvaluator(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddAuthorization();
+        services.AddPeerCredentialMetrics();
         services.RemoveAll<IPolicyEvaluator>();
         services.AddSingleton<IPolicyEvaluator, PeerCredentialPolicyEvaluator>();
         return services;

@@ -21,7 +21,8 @@ namespace PeerCredentials.Authorization;
 internal sealed class PeerCredentialPolicyEvaluator(
     IAuthenticationSchemeProvider schemes,
     IOptionsMonitor<PeerCredentialAuthenticationOptions> options,
-    IServiceProvider services) : IPolicyEvaluator
+    IServiceProvider services,
+    PeerCredentialMetrics metrics) : IPolicyEvaluator
 {
     private readonly ConditionalWeakTable<AuthorizationPolicy, StrongBox<bool>> _peerOnly = [];
 
@@ -62,12 +63,15 @@ internal sealed class PeerCredentialPolicyEvaluator(
         if (await IsPeerOnlyAsync(policy) && Peer(context) is { } peer)
         {
             var refusal = peer.Decisions.GetOrAdd(policy, static (p, credential) => Decide(p, credential), peer);
+            metrics.RequestDecided(policy, context, authorized: refusal is null); // per request, not per cached decision
             return refusal is null
                 ? PolicyAuthorizationResult.Success()
                 : PolicyAuthorizationResult.Forbid(AuthorizationFailure.Failed([new AuthorizationFailureReason(FirstPeerRequirement(policy), refusal)]));
         }
 
-        return await Framework(context).AuthorizeAsync(policy, authenticationResult, context, resource);
+        var result = await Framework(context).AuthorizeAsync(policy, authenticationResult, context, resource);
+        metrics.RequestDecided(policy, context, result.Succeeded);
+        return result;
     }
 
     // The request's principal holds the identity of this connection's peer, and no other.

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -36,15 +37,15 @@ public static class ListenOptionsPeerCredentialExtensions
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         // One gate for the whole process when the app registered it (AddPeerCredentialGate), so that the
         // limits count every endpoint together; otherwise one with the defaults for this endpoint.
-        var gate = services.GetService<PeerCredentialGate>() ?? CreateGate(loggers);
+        var gate = services.GetService<PeerCredentialGate>() ?? CreateGate(loggers, services.GetService<PeerCredentialMetrics>() ?? PeerCredentialMetrics.Create(services.GetService<IMeterFactory>()));
         var logger = loggers.CreateLogger<PeerCredentialConnectionMiddleware>();
         listenOptions.Use(next => new PeerCredentialConnectionMiddleware(next, gate, options, logger).OnConnectionAsync);
         return listenOptions;
     }
 
-    private static PeerCredentialGate CreateGate(ILoggerFactory loggers)
+    private static PeerCredentialGate CreateGate(ILoggerFactory loggers, PeerCredentialMetrics metrics)
     {
         var defaults = Options.Create(new PeerCredentialGateOptions());
-        return new PeerCredentialGate(defaults, new PeerRefusalLog(defaults, loggers.CreateLogger<PeerRefusalLog>()), loggers.CreateLogger<PeerCredentialGate>());
+        return new PeerCredentialGate(defaults, new PeerRefusalLog(defaults, loggers.CreateLogger<PeerRefusalLog>()), loggers.CreateLogger<PeerCredentialGate>(), metrics);
     }
 }

@@ -247,4 +247,7 @@ public sealed class PeerCredential : IDisposable
         var text = raw.TrimEnd((byte)0);
         return text.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(text);
     }
+
+    /// <summary>Whether the executable has been read (tests check that nothing reads it for a log line that is not written).</summary>
+    internal bool ExecutablePathRead => _executablePath.IsValueCreated;
 }

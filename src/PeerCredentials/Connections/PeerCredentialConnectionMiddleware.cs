@@ -40,7 +40,7 @@ internal sealed class PeerCredentialConnectionMiddleware(
 
         using (credential)
         {
-            if (gate.Enter(credential, options.AuthorizePeer, connection.ConnectionId) is { } refusal)
+            if (gate.Enter(credential, options.AuthorizePeer, connection.ConnectionId, connection.LocalEndPoint) is { } refusal)
             {
                 if (options.OnRefused is { } onRefused)
                 {

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,12 +22,14 @@ internal sealed class PeerCredentialGate
     private readonly PeerRateLimiter? _rate;
     private readonly PeerConnectionCounter? _perUser;
     private readonly PeerRefusalLog _refusals;
+    private readonly PeerCredentialMetrics _metrics;
     private int _untrusted;
 
-    public PeerCredentialGate(IOptions<PeerCredentialGateOptions> options, PeerRefusalLog refusals, ILogger<PeerCredentialGate> logger)
+    public PeerCredentialGate(IOptions<PeerCredentialGateOptions> options, PeerRefusalLog refusals, ILogger<PeerCredentialGate> logger, PeerCredentialMetrics? metrics = null)
     {
         var settings = options.Value;
         _logger = logger;
+        _metrics = metrics ?? PeerCredentialMetrics.Process;
         _trusted = [.. settings.TrustedUserIds];
         _rate = settings.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(settings.ConnectionsPerSecondPerUser, _trusted) : null;
         _perUser = settings.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
@@ -56,16 +59,19 @@ internal sealed class PeerCredentialGate
         credential = null;
         if (PeerCredential.ReadUcred(accepted) is not { } ucred)
         {
+            _metrics.ConnectionRefused(PeerCredentialMetrics.UnreadableCredentials);
             _logger.CredentialsUnreadable();
             return AcceptDecision.Unreadable;
         }
 
         if (_rate is not null && !_rate.TryTake(ucred.UserId))
         {
+            _metrics.ConnectionRefused(PeerCredentialMetrics.ConnectRate);
+
             // At most one report a second per uid, counting this refusal and those left out before it.
-            if (_refusals.ShouldLog(ucred.UserId, out var count))
+            if (_refusals.ShouldLog(_logger, ucred.UserId, out var count))
             {
-                _logger.ConnectRateExceeded(ucred.UserId, count, _rate.Rate);
+                LogConnectRateExceeded(accepted, ucred, count, _rate.Rate);
             }
 
             return AcceptDecision.RateLimited;
@@ -78,6 +84,7 @@ internal sealed class PeerCredentialGate
         }
         catch (SocketException)
         {
+            _metrics.ConnectionRefused(PeerCredentialMetrics.UnreadableCredentials);
             _logger.CredentialsUnreadable();
             return AcceptDecision.Unreadable;
         }
@@ -88,7 +95,7 @@ internal sealed class PeerCredentialGate
     /// <see langword="null"/> admits it, and the caller must <see cref="Leave"/> when it closes; otherwise
     /// the refusal, already logged and not counted.
     /// </summary>
-    public PeerRefusal? Enter(PeerCredential peer, Func<PeerCredential, string?>? authorizePeer, string connectionId)
+    public PeerRefusal? Enter(PeerCredential peer, Func<PeerCredential, string?>? authorizePeer, string connectionId, EndPoint? endPoint = null)
     {
         var refusal = Count(peer);
         if (refusal is null && authorizePeer?.Invoke(peer) is { } reason)
@@ -99,11 +106,18 @@ internal sealed class PeerCredentialGate
 
         if (refusal is not null)
         {
+            _metrics.ConnectionRefused(refusal.Reason);
             LogRefusal(connectionId, refusal);
         }
         else
         {
-            _logger.PeerConnected(connectionId, peer.UserId, peer.GroupId, peer.ProcessId);
+            _metrics.ConnectionAccepted();
+
+            // Nothing is formatted, and the executable not read, unless someone reads debug logs.
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                _logger.PeerConnected(connectionId, endPoint?.ToString() ?? "unknown", peer.UserId, peer.GroupId, peer.ProcessId, PeerRefusalLog.Executable(peer));
+            }
         }
 
         return refusal;
@@ -138,10 +152,28 @@ internal sealed class PeerCredentialGate
     private void LogRefusal(string connectionId, PeerRefusal refusal)
     {
         var peer = refusal.Credential;
-        if (_refusals.ShouldLog(peer.UserId))
+        if (_refusals.ShouldLog(_logger, peer.UserId))
         {
-            _logger.RefusedAtConnect(connectionId, peer.UserId, peer.GroupId, peer.ProcessId, peer.GetExecutablePath() ?? "unknown", refusal.Message);
+            _logger.RefusedAtConnect(connectionId, peer.UserId, peer.GroupId, peer.ProcessId, PeerRefusalLog.Executable(peer), PeerCredentialMetrics.Tag(refusal.Reason), refusal.Message);
         }
+    }
+
+    // Only for the report that is logged (the refused connections carry no pidfd): one is opened to read
+    // the executable, so that a pid reused since the connect cannot lend its name, and closed at once.
+    private void LogConnectRateExceeded(Socket accepted, (int ProcessId, uint UserId, uint GroupId) ucred, long count, double rate)
+    {
+        string executable;
+        try
+        {
+            using var peer = PeerCredential.Read(accepted, ucred.ProcessId, ucred.UserId, ucred.GroupId);
+            executable = PeerRefusalLog.Executable(peer);
+        }
+        catch (SocketException)
+        {
+            executable = "unknown";
+        }
+
+        _logger.ConnectRateExceeded(ucred.UserId, ucred.GroupId, ucred.ProcessId, executable, count, rate, PeerCredentialMetrics.ConnectRate);
     }
 
     private static int DefaultUntrustedBudget(long descriptors)

@@ -15,6 +15,7 @@ public static class PeerCredentialGateServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<PeerRefusalLog>();
+        services.AddPeerCredentialMetrics();
         services.TryAddSingleton<PeerCredentialGate>();
         var options = services.AddOptions<PeerCredentialGateOptions>();
         if (configure is not null)

@@ -35,4 +35,23 @@ internal sealed class PeerRefusalLog(IOptions<PeerCredentialGateOptions> options
         count = leftOut + 1;
         return should;
     }
+
+    /// <summary>
+    /// Whether <paramref name="refuser"/> is to log a refusal of <paramref name="uid"/> now: its warnings
+    /// are on, and the throttle lets this one through. Only then is anything more read about the peer.
+    /// </summary>
+    public bool ShouldLog(ILogger refuser, uint uid) => refuser.IsEnabled(LogLevel.Warning) && ShouldLog(uid);
+
+    /// <summary>Like <see cref="ShouldLog(ILogger, uint)"/>, for a report that counts the refusals itself.</summary>
+    public bool ShouldLog(ILogger refuser, uint uid, out long count)
+    {
+        count = 0;
+        return refuser.IsEnabled(LogLevel.Warning) && ShouldLog(uid, out count);
+    }
+
+    /// <summary>
+    /// The executable a refusal warning names: read through the peer's pidfd (once per connection), so
+    /// ask only for a refusal that <see cref="ShouldLog(ILogger, uint)"/> let through.
+    /// </summary>
+    public static string Executable(PeerCredential peer) => peer.GetExecutablePath() ?? "unknown";
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public static class LocalRequestGuardExtensions
         var refusals = services.GetService<PeerRefusalLog>() ?? new PeerRefusalLog(
             Options.Create(new PeerCredentialGateOptions()),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<PeerRefusalLog>());
-        return app.UseMiddleware<LocalRequestGuardMiddleware>(refusals);
+        var metrics = services.GetService<PeerCredentialMetrics>() ?? PeerCredentialMetrics.Create(services.GetService<IMeterFactory>());
+        return app.UseMiddleware<LocalRequestGuardMiddleware>(refusals, metrics);
     }
 }

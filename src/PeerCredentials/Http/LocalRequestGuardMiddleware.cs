@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,8 +11,12 @@ namespace PeerCredentials.Http;
 /// to (CVE-2022-41924, CVE-2022-41925). Clients that are not browsers send neither <c>Origin</c> nor
 /// <c>Sec-Fetch-Site</c>, and a loopback <c>Host</c>, so they pass.
 /// </summary>
-internal sealed class LocalRequestGuardMiddleware(RequestDelegate next, IOptions<LocalRequestGuardOptions> options, PeerRefusalLog refusals, ILogger<LocalRequestGuardMiddleware> logger)
+internal sealed class LocalRequestGuardMiddleware(RequestDelegate next, IOptions<LocalRequestGuardOptions> options, PeerRefusalLog refusals, PeerCredentialMetrics metrics, ILogger<LocalRequestGuardMiddleware> logger)
 {
+    // The rules its refusals are counted and logged under, beside the policies'.
+    internal const string HostRule = "LocalRequestGuard.Host";
+    internal const string OriginRule = "LocalRequestGuard.Origin";
+
     private readonly HashSet<string> _hosts = new([.. LocalRequestGuardOptions.LoopbackHosts, .. options.Value.AllowedHosts.Select(h => h.Trim())], StringComparer.OrdinalIgnoreCase);
 
     public Task InvokeAsync(HttpContext context)
@@ -25,9 +28,10 @@ internal sealed class LocalRequestGuardMiddleware(RequestDelegate next, IOptions
         // without Host (HTTP/1.0, by hand) cannot come from a browser.
         if (request.Host.HasValue && !_hosts.Contains(request.Host.Host))
         {
-            if (ShouldLog(context, out var uid))
+            metrics.RequestDenied(HostRule);
+            if (ShouldLog(context, out var peer))
             {
-                logger.RequestForOtherHost(request.Method, request.Path.Value ?? "/", uid, context.Connection.Id, request.Host.Value);
+                logger.RequestForOtherHost(request.Method, request.Path.Value ?? "/", peer, HostRule, context.Connection.Id, request.Host.Value);
             }
 
             return RefuseAsync(context, StatusCodes.Status421MisdirectedRequest, "Misdirected Request",
@@ -41,9 +45,10 @@ internal sealed class LocalRequestGuardMiddleware(RequestDelegate next, IOptions
         var origin = request.Headers.Origin;
         if (IsCrossSite(site) || (!StringValues.IsNullOrEmpty(origin) && !IsSameOrigin(origin, request.Host)))
         {
-            if (ShouldLog(context, out var uid))
+            metrics.RequestDenied(OriginRule);
+            if (ShouldLog(context, out var peer))
             {
-                logger.CrossSiteRequest(request.Method, request.Path.Value ?? "/", uid, context.Connection.Id, origin.ToString(), site.ToString());
+                logger.CrossSiteRequest(request.Method, request.Path.Value ?? "/", peer, OriginRule, context.Connection.Id, origin.ToString(), site.ToString());
             }
 
             var from = StringValues.IsNullOrEmpty(origin) ? "another site" : $"a page at {origin}";
@@ -86,11 +91,10 @@ internal sealed class LocalRequestGuardMiddleware(RequestDelegate next, IOptions
     }
 
     // Through the one refusal throttle: at most one a second per uid; connections without credentials share one count.
-    private bool ShouldLog(HttpContext context, out string uid)
+    private bool ShouldLog(HttpContext context, out PeerCredential? peer)
     {
-        var peer = context.Features.Get<IPeerCredentialFeature>()?.Credential.UserId;
-        uid = peer?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
-        return refusals.ShouldLog(peer ?? uint.MaxValue);
+        peer = context.Features.Get<IPeerCredentialFeature>()?.Credential;
+        return refusals.ShouldLog(logger, peer?.UserId ?? uint.MaxValue);
     }
 
     private static Task RefuseAsync(HttpContext context, int status, string title, string detail)

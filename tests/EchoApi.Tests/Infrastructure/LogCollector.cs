@@ -3,12 +3,15 @@ using Microsoft.Extensions.Logging;
 
 namespace EchoApi.Tests.Infrastructure;
 
-/// <summary>Keeps every log line of a test's server, to check what it said.</summary>
+/// <summary>Keeps every log line of a test's server, with its event id and structured fields, to check what it said.</summary>
 public sealed class LogCollector : ILoggerProvider
 {
-    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
+    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> _entries = new();
 
-    public IReadOnlyList<(LogLevel Level, string Category, string Message)> Entries => [.. _entries];
+    public IReadOnlyList<(LogLevel Level, string Category, string Message)> Entries => [.. _entries.Select(e => (e.Level, e.Category, e.Message))];
+
+    /// <summary>The same entries with their event ids and structured fields (a [LoggerMessage]'s placeholders, and {OriginalFormat}).</summary>
+    public IReadOnlyList<(LogLevel Level, string Category, string Message, EventId EventId, IReadOnlyDictionary<string, object?> Fields)> Events => [.. _entries];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -24,6 +27,18 @@ public sealed class LogCollector : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => owner._entries.Enqueue((logLevel, category, formatter(state, exception)));
+        {
+            // [LoggerMessage] state is the list of its fields, the template last as {OriginalFormat}.
+            var fields = new Dictionary<string, object?>(StringComparer.Ordinal);
+            if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+            {
+                foreach (var (key, value) in pairs)
+                {
+                    fields[key] = value;
+                }
+            }
+
+            owner._entries.Enqueue((logLevel, category, formatter(state, exception), eventId, fields));
+        }
     }
 }
