@@ -17,6 +17,12 @@ internal static partial class LoggingExtensions
     [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} on {EndPoint} from uid {Uid} gid {Gid} pid {Pid} ({Executable}) accepted.")]
     private static partial void LogPeerConnected(ILogger logger, string connectionId, string endPoint, uint uid, uint gid, int pid, string executable);
 
+    public static void PeerIsRelay(this ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable)
+        => LogPeerIsRelay(logger, connectionId, uid, gid, pid, LogText.Escape(executable));
+
+    [LoggerMessage(17, LogLevel.Information, "Connection {ConnectionId} from uid {Uid} gid {Gid} pid {Pid} comes through a relay ({Executable}): these peer credentials describe the relay, not its client.")]
+    private static partial void LogPeerIsRelay(ILogger logger, string connectionId, uint uid, uint gid, int pid, string executable);
+
     [LoggerMessage(4, LogLevel.Debug, "Request on connection {ConnectionId} carries no peer credentials; no identity.")]
     public static partial void NoPeerCredentials(this ILogger logger, string connectionId);
 

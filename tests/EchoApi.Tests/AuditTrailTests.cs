@@ -36,7 +36,7 @@ public sealed class AuditTrailTests
         Assert.Equal(65534u, http["Gid"]);
         Assert.True((int)http["Pid"]! > 0);
         Assert.Equal("/usr/bin/curl", http["Executable"]);
-        Assert.Equal(EchoPolicies.Owner, http["Rule"]);
+        Assert.Equal(EchoPolicies.Access, http["Rule"]);
         Assert.Equal("POST", http["Method"]);
         Assert.Equal("/echo", http["Path"]);
         Assert.Equal($"uid 65534 is not the owner of this socket (uid {Privileges.EffectiveUserId}).", http["Reason"]);
@@ -49,7 +49,7 @@ public sealed class AuditTrailTests
         Assert.Equal("not_authorized", connect["Rule"]);
 
         // The gate let curl's connection in (policy decides per request on the HTTP socket) and closed nc's.
-        Assert.Equal(1, Sum(measurements, PeerCredentialMetricNames.DeniedRequests, PeerCredentialMetricNames.PolicyTag, EchoPolicies.Owner));
+        Assert.Equal(1, Sum(measurements, PeerCredentialMetricNames.DeniedRequests, PeerCredentialMetricNames.PolicyTag, EchoPolicies.Access));
         Assert.Equal(1, Sum(measurements, PeerCredentialMetricNames.RefusedConnections, PeerCredentialMetricNames.RefusalReasonTag, "not_authorized"));
         Assert.Equal(1, Sum(measurements, PeerCredentialMetricNames.AcceptedConnections));
         Assert.Equal(0, Sum(measurements, PeerCredentialMetricNames.AuthorizedRequests));

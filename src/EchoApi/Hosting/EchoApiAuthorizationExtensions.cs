@@ -37,7 +37,7 @@ public static class EchoApiAuthorizationExtensions
             var policy = new AuthorizationPolicyBuilder()
                 .AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser()
-                .AddRequirements(access.Requirement)
+                .AddRequirements([.. access.Requirements])
                 .Build();
             authorization.AddPolicy(EchoPolicies.Access, policy);
             authorization.DefaultPolicy = policy;

@@ -42,6 +42,12 @@ public static class EchoApiSocketsExtensions
             {
                 gate.TrustedUserIds.Add(uid);
             }
+
+            if (access.Value.RelayExecutables.Count > 0)
+            {
+                gate.RelayExecutableNames.Clear();
+                gate.RelayExecutableNames.UnionWith(access.Value.RelayExecutables);
+            }
         });
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitSettings>>((host, limits) => host.ShutdownTimeout = limits.Value.ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(Listen);
@@ -57,7 +63,7 @@ public static class EchoApiSocketsExtensions
 
         // The access check (the HTTP policy's own), for the gate to ask at connect: on the line socket always
         // (the classic protocol has no way to say 403), on the HTTP sockets when RefuseAtConnect says so.
-        var allowed = services.GetRequiredService<AccessRules>().Requirement;
+        var allowed = services.GetRequiredService<AccessRules>();
         void Http(PeerCredentialConnectionOptions gate) => gate.AuthorizePeer = access.RefuseAtConnect ? allowed.Check : null;
         void Lines(PeerCredentialConnectionOptions gate)
         {

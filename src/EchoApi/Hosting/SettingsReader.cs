@@ -38,6 +38,8 @@ public static class SettingsReader
         [nameof(AccessSettings.RefuseAtConnect)] = Kind.Boolean,
         [nameof(AccessSettings.AllowedHostNames)] = Kind.List,
         [nameof(AccessSettings.Allow)] = Kind.Rules,
+        [nameof(AccessSettings.RefuseRelays)] = Kind.Boolean,
+        [nameof(AccessSettings.RelayExecutables)] = Kind.List,
         [nameof(LimitSettings.MaxConnections)] = Kind.Int64,
         [nameof(LimitSettings.MaxConnectionsPerUser)] = Kind.Int32,
         [nameof(LimitSettings.MaxConnectsPerSecondPerUser)] = Kind.Number,

@@ -32,6 +32,8 @@ public static class WhoAmIEndpoints
             Group: UnixAccounts.GetGroupName(peer.GroupId),
             Groups: [.. (peer.SupplementaryGroups ?? []).Select(gid => new GroupEntry(gid, UnixAccounts.GetGroupName(gid)))],
             IsOwner: peer.UserId == access.Value.OwnerUserId,
-            Rule: rules.AdmittedBy(peer, access.Value.OwnerUserId) ?? throw new InvalidOperationException("GET /whoami ran for a peer no rule admits."));
+            Rule: rules.AdmittedBy(peer, access.Value.OwnerUserId) ?? throw new InvalidOperationException("GET /whoami ran for a peer no rule admits."),
+            Executable: peer.GetExecutablePath(),
+            Relayed: peer.IsRelay(rules.RelayNames));
     }
 }

@@ -10,7 +10,11 @@ namespace EchoApi.Identity;
 /// <param name="IsOwner">Whether the caller is the socket's owner.</param>
 /// <param name="Rule">The rule that let the caller in: <c>owner</c>, <c>root (EchoApi:AllowRoot)</c>,
 /// <c>EchoApi:SocketGroup (group:…)</c>, or a rule of <c>EchoApi:Allow</c> by its selectors (<c>user:alice</c>).</param>
-public sealed record WhoAmIResponse(uint Uid, uint Gid, int? Pid, string User, string Group, IReadOnlyList<GroupEntry> Groups, bool IsOwner, string Rule);
+/// <param name="Executable">The caller's executable as the kernel names it, or null when the service cannot know it for
+/// sure (the process has exited, is in another pid namespace, or belongs to another uid and the service is not root).</param>
+/// <param name="Relayed">Whether the caller is a known relay (<c>socat</c>, <c>ssh</c>, …, <c>EchoApi:RelayExecutables</c>):
+/// then these credentials are the relay's, not those of the client behind it.</param>
+public sealed record WhoAmIResponse(uint Uid, uint Gid, int? Pid, string User, string Group, IReadOnlyList<GroupEntry> Groups, bool IsOwner, string Rule, string? Executable, bool Relayed);
 
 /// <summary>A group of the caller.</summary>
 /// <param name="Gid">The gid.</param>

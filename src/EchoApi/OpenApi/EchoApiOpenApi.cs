@@ -58,7 +58,7 @@ public static class EchoApiOpenApi
                     DescribeWebSocket(operation);
                     break;
                 case "WhoAmI":
-                    Example(operation, "200", "application/json", JsonNode.Parse("""{"uid":1000,"gid":1000,"pid":4242,"user":"alice","group":"alice","groups":[{"gid":27,"name":"sudo"}],"isOwner":true,"rule":"owner"}"""));
+                    Example(operation, "200", "application/json", JsonNode.Parse("""{"uid":1000,"gid":1000,"pid":4242,"user":"alice","group":"alice","groups":[{"gid":27,"name":"sudo"}],"isOwner":true,"rule":"owner","executable":"/usr/bin/curl","relayed":false}"""));
                     break;
                 case "Health":
                     operation.Responses!["200"].Description = "Alive.";

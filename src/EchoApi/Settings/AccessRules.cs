@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using PeerCredentials;
 using PeerCredentials.Authorization;
@@ -8,21 +9,37 @@ namespace EchoApi.Settings;
 /// Who may use the service, as one requirement on the peer: the owner (and root with
 /// <c>EchoApi:AllowRoot</c>), the members of <c>EchoApi:SocketGroup</c>, and the rules of <c>EchoApi:Allow</c>.
 /// The HTTP policy and the gate (the line socket, <c>RefuseAtConnect</c>) ask this one requirement, so
-/// they agree, and a connection's answer is worked out once.
+/// they agree, and a connection's answer is worked out once. With <c>EchoApi:RefuseRelays</c>, no relay
+/// gets in.
 /// </summary>
 internal sealed class AccessRules
 {
     public const string OwnerRule = "owner";
     public const string RootRule = "root (EchoApi:AllowRoot)";
 
-    private AccessRules(PeerCredentialRequirement requirement, PeerRulesRequirement? rules)
+    private AccessRules(PeerCredentialRequirement requirement, PeerRulesRequirement? rules, IReadOnlySet<string> relayNames, bool refuseRelays)
     {
         Requirement = requirement;
         Rules = rules;
+        RelayNames = relayNames;
+        NotRelay = refuseRelays ? new PeerNotRelayRequirement(relayNames) : null;
+        Requirements = NotRelay is null ? [requirement] : [requirement, NotRelay];
     }
 
-    /// <summary>The requirement every guarded endpoint and socket applies.</summary>
+    /// <summary>Who may get in: the owner, and the rules beyond it.</summary>
     public PeerCredentialRequirement Requirement { get; }
+
+    /// <summary>With <c>EchoApi:RefuseRelays</c>: no relay gets in, whatever rule admits it.</summary>
+    public PeerNotRelayRequirement? NotRelay { get; }
+
+    /// <summary>What the access policy requires, cheapest first.</summary>
+    public IReadOnlyList<PeerCredentialRequirement> Requirements { get; }
+
+    /// <summary>The executable file names that count as relays.</summary>
+    public IReadOnlySet<string> RelayNames { get; }
+
+    /// <summary>The same decision as the policy's, for the gate to ask at connect: why the peer is refused, or <see langword="null"/>.</summary>
+    public string? Check(PeerCredential peer) => Requirement.Check(peer) ?? NotRelay?.Check(peer);
 
     /// <summary>The rules beyond the owner, or <see langword="null"/> when the owner (and root) is all there is.</summary>
     public PeerRulesRequirement? Rules { get; }
@@ -69,10 +86,13 @@ internal sealed class AccessRules
             }
         }
 
+        var relayNames = access.RelayExecutables.Count > 0
+            ? access.RelayExecutables.ToFrozenSet(StringComparer.Ordinal)
+            : PeerRelays.DefaultNames;
         var allowRoot = access.AllowRoot && access.OwnerUserId != 0;
         if (rules.Count == 0)
         {
-            return new AccessRules(new SocketOwnerRequirement(access.OwnerUserId, allowRoot), rules: null);
+            return new AccessRules(new SocketOwnerRequirement(access.OwnerUserId, allowRoot), rules: null, relayNames, access.RefuseRelays);
         }
 
         // The owner first: the common case is decided by its cheap uid check alone.
@@ -83,7 +103,7 @@ internal sealed class AccessRules
         }
 
         var requirement = new PeerRulesRequirement(rules);
-        return new AccessRules(requirement, requirement);
+        return new AccessRules(requirement, requirement, relayNames, access.RefuseRelays);
     }
 
     // SocketGroup is a gid or a name: the selector of the same kind.

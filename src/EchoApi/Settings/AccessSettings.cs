@@ -25,6 +25,17 @@ public sealed class AccessSettings
     public IList<string> AllowedHostNames { get; } = [];
 
     /// <summary>
+    /// Whether a peer whose executable is a known relay (<see cref="RelayExecutables"/>) is refused, the owner's
+    /// own <c>socat</c> bridge too: its credentials describe the relay, not the client behind it.
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>: relays are served, and logged as relayed.</value>
+    public bool RefuseRelays { get; set; }
+
+    /// <summary>The executable file names that count as relays (<c>socat</c>, <c>nc</c>, <c>ssh</c>, …).</summary>
+    /// <value>Defaults to none given: the library's list, <see cref="PeerCredentials.PeerRelays.DefaultNames"/>.</value>
+    public IList<string> RelayExecutables { get; } = [];
+
+    /// <summary>
     /// Who else may use the service: rules, each a list of selectors in SPIRE's spelling that must all match
     /// (<c>uid:1000</c>, <c>user:alice</c>, <c>gid:27</c>, <c>group:docker</c>), tried after the owner. An item that
     /// is one selector is a rule of one. Read by hand from <c>EchoApi:Allow</c> (an item may be a text or a list,

@@ -37,6 +37,11 @@ internal sealed class AccessSettingsSetup(IConfiguration configuration) : IPostC
             failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.AllowedHostNames))} '{host}' is not a host name: give a name or an IP address without scheme or port (IPv6 in brackets), such as echo.internal.");
         }
 
+        foreach (var name in options.RelayExecutables.Where(n => string.IsNullOrWhiteSpace(n) || n.Contains('/', StringComparison.Ordinal) || n.Trim() != n))
+        {
+            failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.RelayExecutables))} '{name}' is not an executable's file name: give names such as socat, without a directory.");
+        }
+
         if (!options.OwnerResolves)
         {
             failures.Add($"{EchoApiSettings.Key(nameof(AccessSettings.Owner))} '{options.Owner}' is neither a uid nor a user in the user database.");

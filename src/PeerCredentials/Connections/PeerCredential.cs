@@ -249,5 +249,5 @@ public sealed class PeerCredential : IDisposable
     }
 
     /// <summary>Whether the executable has been read (tests check that nothing reads it for a log line that is not written).</summary>
-    internal bool ExecutablePathRead => _executablePath.IsValueCreated;
+    internal bool ExecutablePathRead => _process.ExecutablePathRead;
 }

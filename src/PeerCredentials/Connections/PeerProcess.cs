@@ -95,6 +95,9 @@ internal sealed class PeerProcess : IDisposable
         return Libc.TryReadLink(ExeLink(_processId), out var glance) == 0 && glance is not null && PeerRelays.IsRelay(glance, relayNames);
     }
 
+    /// <summary>Whether the executable's path has been read (and the pidfd taken for it).</summary>
+    public bool ExecutablePathRead => _executablePath.IsValueCreated;
+
     /// <summary>Whether a pidfd pins the peer's process (taking it now, if not yet taken).</summary>
     public bool HasPidFd => _processId > 0 && PidFd(out _) is not null;
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,8 @@ internal sealed class PeerCredentialGate
     private readonly PeerConnectionCounter? _perUser;
     private readonly PeerRefusalLog _refusals;
     private readonly PeerCredentialMetrics _metrics;
+    private readonly FrozenSet<string>? _relayNames;
+    private readonly PerUserLogThrottle _relayLog;
     private int _untrusted;
 
     public PeerCredentialGate(IOptions<PeerCredentialGateOptions> options, PeerRefusalLog refusals, ILogger<PeerCredentialGate> logger, PeerCredentialMetrics? metrics = null)
@@ -34,6 +37,8 @@ internal sealed class PeerCredentialGate
         _rate = settings.ConnectionsPerSecondPerUser > 0 ? new PeerRateLimiter(settings.ConnectionsPerSecondPerUser, _trusted) : null;
         _perUser = settings.MaxConnectionsPerUser is { } limit ? new PeerConnectionCounter(limit) : null;
         _refusals = refusals;
+        _relayNames = settings.RelayExecutableNames.Count > 0 ? settings.RelayExecutableNames.ToFrozenSet(StringComparer.Ordinal) : null;
+        _relayLog = new PerUserLogThrottle(settings.RefusalLogInterval);
         // Never more than the descriptors allow, whatever was asked: the owner must always find room.
         var descriptors = DescriptorLimit();
         MaxUntrustedConnections = Math.Min(settings.MaxUntrustedConnections ?? int.MaxValue, DefaultUntrustedBudget(descriptors));
@@ -117,6 +122,14 @@ internal sealed class PeerCredentialGate
             if (_logger.IsEnabled(LogLevel.Debug))
             {
                 _logger.PeerConnected(connectionId, endPoint?.ToString() ?? "unknown", peer.UserId, peer.GroupId, peer.ProcessId, PeerRefusalLog.Executable(peer));
+            }
+
+            // Here, on the thread pool where Kestrel runs a new connection's middleware, not at accept() on
+            // the I/O thread: a relay costs a confirmed read of its executable.
+            if (_relayNames is not null && _logger.IsEnabled(LogLevel.Information) && peer.IsRelay(_relayNames)
+                && _relayLog.ShouldLog(peer.UserId, out _))
+            {
+                _logger.PeerIsRelay(connectionId, peer.UserId, peer.GroupId, peer.ProcessId, PeerRefusalLog.Executable(peer));
             }
         }
 

@@ -58,4 +58,14 @@ public sealed class PeerCredentialGateOptions
     /// <summary>The shortest time between two refusal warnings about the same uid; those in between are counted.</summary>
     /// <value>Defaults to 1 second.</value>
     public TimeSpan RefusalLogInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The executable file names of relays (<see cref="PeerRelays.DefaultNames"/> to begin with): a connection
+    /// from one is logged, once per connection and at most once per <see cref="RefusalLogInterval"/> per uid,
+    /// as relayed, because its credentials describe the relay (a <c>socat</c> bridge, an <c>ssh</c> forward)
+    /// and not the client behind it. Empty: nothing is looked at.
+    /// </summary>
+    /// <remarks>Each admitted connection then costs one <c>readlink</c> of <c>/proc/PID/exe</c> (a few µs), and one
+    /// from a relay the confirmed read through its pidfd (<see cref="PeerCredential.IsRelay"/>).</remarks>
+    public ISet<string> RelayExecutableNames { get; } = new HashSet<string>(PeerRelays.DefaultNames, StringComparer.Ordinal);
 }
