@@ -99,6 +99,34 @@ public sealed class AllowRuleTests : IDisposable
     }
 
     [Fact]
+    public async Task AnExecutableSelectorNarrowsAUserRuleToOneProgram()
+    {
+        Privileges.RequireRoot("connecting as uid 4001 with curl and with python3");
+        await using var server = await StartAsync($"--EchoApi:Allow:0:0=uid:{AllowedByUid}", "--EchoApi:Allow:0:1=path:/usr/bin/curl");
+
+        var curl = await WhoAmIAsync(Command.AsUser(AllowedByUid));
+        Assert.Equal("uid:4001 and path:/usr/bin/curl", curl.GetProperty("rule").GetString());
+        Assert.Equal("/usr/bin/curl", curl.GetProperty("executable").GetString());
+
+        // The same uid, another program: refused, and the answer names the program the kernel saw.
+        var python = await Command.RunAsync([.. Command.AsUser(AllowedByUid), "/usr/bin/python3", "-c", HttpGet, SocketPath, "/whoami"]);
+        Assert.StartsWith("403 ", python.StdoutText, StringComparison.Ordinal);
+        Assert.Contains("is not /usr/bin/curl", python.StdoutText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASymbolicLinkInAPathSelectorStopsTheStartNamingTheRealFile()
+    {
+        var real = new FileInfo("/usr/bin/python3").ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+        Assert.SkipWhen(real is null, "/usr/bin/python3 is not a symbolic link on this machine.");
+        await using var server = EchoApiProcess.Start(["--socket", SocketPath, "--EchoApi:Allow:0=path:/usr/bin/python3"]);
+
+        Assert.Equal(1, await server.WaitForExitAsync());
+        Assert.Contains("EchoApi:Allow:0: Selector 'path:/usr/bin/python3'", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains(real, server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheSocketGroupIsARuleToo()
     {
         Privileges.RequireRoot("connecting as a member of the socket's group");
@@ -140,6 +168,23 @@ public sealed class AllowRuleTests : IDisposable
                 break
             data += chunk
         sys.stdout.write(data.decode())
+        """;
+
+    // GET over a Unix socket from python3, printing the status line's code and reason, then the body.
+    private const string HttpGet = """
+        import socket, sys
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(sys.argv[1])
+        s.sendall(("GET " + sys.argv[2] + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        sys.stdout.write(head.split(b"\r\n")[0].split(b" ", 1)[1].decode() + "\n" + body.decode(errors="replace"))
         """;
 
     private Task<EchoApiProcess> StartAsync(params string[] arguments)

@@ -143,6 +143,29 @@ public sealed class PolicyTests
         Assert.Equal("1000", (await host.SendAsync("GET", "/owner", owner)).Body);
     }
 
+    [Fact]
+    public async Task ThePolicyEvaluatorStopsAtTheFirstRequirementThatRefuses()
+    {
+        // A costly requirement (an executable's hash) placed after a uid check is never paid for by a stranger.
+        var costly = new CountingRequirement();
+        await using var host = await PeerHost.StartAsync(
+            services =>
+            {
+                AuthenticationTests.AddOwnerOnly(services);
+                services.AddPeerCredentialPolicyEvaluator();
+                services.AddAuthorization(o => o.AddPolicy("UserThenCostly", p => p.RequirePeerUser("1000").AddRequirements(costly)));
+            },
+            app => app.MapGet("/", () => "ok").RequireAuthorization("UserThenCostly"));
+
+        var refused = await host.SendAsync("GET", "/", new FakeConnection(1234));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+        Assert.Contains("uid 1234 is not among the allowed users (1000)", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(0, costly.Checks);
+
+        Assert.Equal(HttpStatusCode.OK, (await host.SendAsync("GET", "/", new FakeConnection(Owner))).Status);
+        Assert.Equal(1, costly.Checks);
+    }
+
     private static Task<PeerHost> HostAsync(bool allowRoot = false) => PeerHost.StartAsync(
         services => AuthenticationTests.AddOwnerOnly(services, allowRoot),
         app => app.MapGet("/", () => "ok"));

@@ -81,18 +81,20 @@ internal sealed class PeerCredentialPolicyEvaluator(
         return connection is not null && ReferenceEquals(context.User.GetPeerIdentity()?.Credential, connection) ? connection : null;
     }
 
+    // In order, and no further than the first refusal, as a PeerRule checks its selectors: a requirement
+    // that reads the process (an executable's hash) placed after a uid check is never paid for by a
+    // stranger the uid check already refused.
     private static string? Decide(AuthorizationPolicy policy, PeerCredential peer)
     {
-        List<string>? refusals = null;
         foreach (var requirement in policy.Requirements)
         {
             if (requirement is PeerCredentialRequirement check && check.Check(peer) is { } refusal)
             {
-                (refusals ??= []).Add(refusal);
+                return refusal;
             }
         }
 
-        return refusals is null ? null : string.Join("; ", refusals);
+        return null;
     }
 
     private static PeerCredentialRequirement FirstPeerRequirement(AuthorizationPolicy policy)
