@@ -114,7 +114,14 @@ public sealed class PeerPidReuseTests
                     Assert.Fail($"Could not hand pid {pid} to a new process ({line}): {error}");
                 }
 
-                // Looked up by pid, the answer now would be the impostor's: the same path, another file.
+                // Looked up by pid, the answer now would be the impostor's: the same path, another file. The
+                // recycler says so as fork() returns, maybe before its child's execv is done: wait for it.
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                while (new FileInfo($"/proc/{pid}/exe").LinkTarget != tool && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(5, Cancel);
+                }
+
                 Assert.Equal(tool, new FileInfo($"/proc/{pid}/exe").LinkTarget);
 
                 Assert.Null(untouched.GetExecutablePath());
