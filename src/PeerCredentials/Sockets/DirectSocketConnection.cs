@@ -70,15 +70,16 @@ internal sealed class DirectSocketConnection : ConnectionContext,
         set => throw new NotSupportedException("The connection's ConnectionClosed token is its own.");
     }
 
+    // Read when asked (logs and metrics ask rarely), and null once the socket is closed.
     public override EndPoint? LocalEndPoint
     {
-        get => _localEndPoint ??= Socket.LocalEndPoint;
+        get => _localEndPoint ??= EndPointOf(static socket => socket.LocalEndPoint);
         set => _localEndPoint = value;
     }
 
     public override EndPoint? RemoteEndPoint
     {
-        get => _remoteEndPoint ??= Socket.RemoteEndPoint;
+        get => _remoteEndPoint ??= EndPointOf(static socket => socket.RemoteEndPoint);
         set => _remoteEndPoint = value;
     }
 
@@ -121,6 +122,18 @@ internal sealed class DirectSocketConnection : ConnectionContext,
         // Whoever waits on ConnectionClosed runs on the thread pool, never on the thread that closed the
         // socket (which may be the runtime's epoll thread).
         ThreadPool.UnsafeQueueUserWorkItem(static closed => closed.Cancel(), _closed, preferLocal: false);
+    }
+
+    private EndPoint? EndPointOf(Func<Socket, EndPoint?> read)
+    {
+        try
+        {
+            return read(Socket);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            return null;
+        }
     }
 
     private static StreamPipe StreamTransport(Socket socket)
