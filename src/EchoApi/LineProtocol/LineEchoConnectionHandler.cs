@@ -20,7 +20,7 @@ namespace EchoApi.LineProtocol;
 /// after the gate has decided (Kestrel dispatches every connection there; the gate's rules may read
 /// <c>/proc</c> or the user database). After a receive that had to wait, it goes on where the socket
 /// engine completed it: with <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> (set by the service at
-/// start) that is the runtime's epoll thread, which serves every socket of the process. So nothing in the
+/// start) that is one of the runtime's epoll threads (one per core), each serving many sockets. So nothing in the
 /// loop may block: it only scans and copies bytes within fixed bounds and starts socket operations, logs
 /// nothing, and never waits but on the socket (the idle timer and shutdown cancel those waits from the
 /// thread pool).

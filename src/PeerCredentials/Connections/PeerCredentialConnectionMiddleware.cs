@@ -44,7 +44,7 @@ internal sealed class PeerCredentialConnectionMiddleware(
             {
                 // The gate's decision may block: the endpoint's rules can read /proc, hash an executable or
                 // ask the user database, and a refusal's log line reads the executable's path. None of that
-                // may run on an I/O thread (the runtime's epoll thread serves every socket of the process).
+                // may run on an I/O thread (each of the runtime's epoll threads serves many sockets).
                 // Kestrel starts every connection on the thread pool, so this costs nothing there; it holds
                 // the line for a server or transport that starts connections inline.
                 await Task.Yield();

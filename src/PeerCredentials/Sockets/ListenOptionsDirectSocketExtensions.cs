@@ -17,7 +17,7 @@ public static class ListenOptionsDirectSocketExtensions
     /// </summary>
     /// <remarks>
     /// With <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> the handler's code after a receive that had
-    /// to wait runs on the runtime's epoll thread, which serves every socket of the process: it must not
+    /// to wait runs on one of the runtime's epoll threads, each of which serves many sockets: it must not
     /// block there (no user-database lookups, no files, no locks held long). The gate's decisions are made
     /// before the handler starts, on the thread pool.
     /// </remarks>
