@@ -117,6 +117,45 @@ public sealed class LineSocketTests
     }
 
     [Fact]
+    public async Task PeerThatStopsReadingIsCutOffAfterTheIdleTimeout()
+    {
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:IdleTimeout"] = "00:00:01" });
+        using var socket = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
+        var line = "0123456789abcdef0123456789abcde\n";
+        var chunk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(line, 2048)));
+
+        // Send without reading until the server stops taking input, then keep not reading past the timeout.
+        long sent = 0;
+        while (true)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+            stall.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                sent += await socket.SendAsync(chunk, stall.Token);
+            }
+            catch (OperationCanceledException) when (!Cancel.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+            {
+                break; // cut off already, while we were still filling the buffers
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Cancel);
+
+        // What was answered before the cut is there, in order; then the connection ends, with no more
+        // answers (reading now would have let a server that was still waiting go on) and no goodbye.
+        var received = await ReadUntilEndOrResetAsync(socket);
+        var answer = "> " + line;
+        Assert.True(received.Length < sent / line.Length * answer.Length, $"The server answered all {sent} bytes: it never cut the peer off.");
+        Assert.Equal(string.Concat(Enumerable.Repeat(answer, received.Length / answer.Length)), received[..(received.Length / answer.Length * answer.Length)]);
+        Assert.DoesNotContain("Idle timeout", received, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task IdlePeerIsToldAndClosed()
     {
         using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:IdleTimeout"] = "00:00:01" });
@@ -151,6 +190,35 @@ public sealed class LineSocketTests
     }
 
     [Fact]
+    public async Task LineConnectionOverMaxConnectionsIsClosedWithoutAWord()
+    {
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:MaxConnections"] = "1" });
+        using var first = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
+        await first.SendAsync("first\n"u8.ToArray(), Cancel);
+        Assert.Equal("> first\n", await ReadAsync(first, "> first\n".Length)); // counted, and being served
+
+        using var second = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
+
+        Assert.Equal(string.Empty, await ReadToEndAsync(second));
+        await first.SendAsync("still here\n"u8.ToArray(), Cancel);
+        Assert.Equal("> still here\n", await ReadAsync(first, "> still here\n".Length));
+    }
+
+    [Fact]
+    public async Task UidOverItsConnectionLimitReadsUnauthorizedAccess()
+    {
+        using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:MaxConnectionsPerUser"] = "1" });
+        using var first = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
+        await first.SendAsync("first\n"u8.ToArray(), Cancel);
+        Assert.Equal("> first\n", await ReadAsync(first, "> first\n".Length));
+
+        using var second = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
+
+        Assert.Equal("Unauthorized access\n", await ReadToEndAsync(second));
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("already holds 1 connections", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task NcIsARealClient()
     {
         using var server = EchoApiFactory.Start();
@@ -172,6 +240,28 @@ public sealed class LineSocketTests
     }
 
     private static async Task<string> ReadAsync(Socket socket, int length) => Encoding.UTF8.GetString(await SocketReads.ReadExactlyAsync(socket, length, Cancel));
+
+    private static async Task<string> ReadUntilEndOrResetAsync(Socket socket)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        timeout.CancelAfter(UnixHttp.Timeout);
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, timeout.Token)) > 0)
+            {
+                received.Write(buffer, 0, n);
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // Closed with our unread lines still in its queue: the kernel says so with a reset.
+        }
+
+        return Encoding.ASCII.GetString(received.ToArray());
+    }
 
     private static async Task<string> ReadToEndAsync(Socket socket) => Encoding.UTF8.GetString(await SocketReads.ReadToEndAsync(socket, Cancel));
 }

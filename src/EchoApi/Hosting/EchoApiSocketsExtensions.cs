@@ -71,13 +71,17 @@ public static class EchoApiSocketsExtensions
             gate.OnRefused = LineEchoConnectionHandler.RefuseAsync;
         }
 
+        // The line protocol receives and sends on the bare socket (UseDirectSocket): see LineEchoConnectionHandler
+        // for what runs on which thread. The gate still decides first, on the thread pool.
+        void ListenLines(ListenOptions listen) => listen.UseDirectSocket().UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>();
+
         // Socket activation: systemd made the sockets (FileDescriptorName=line for the line socket); this
         // process serves them and never creates, chmods or deletes their files.
         var inherited = kestrel.ListenOnSystemdSockets((name, listen) =>
         {
             if (name == "line")
             {
-                listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>();
+                ListenLines(listen);
             }
             else
             {
@@ -100,7 +104,7 @@ public static class EchoApiSocketsExtensions
 
         if (!string.IsNullOrEmpty(sockets.LineSocketPath))
         {
-            kestrel.ListenUnixSocketFile(sockets.LineSocketPath, file, listen => listen.UsePeerCredentials(Lines).UseConnectionHandler<LineEchoConnectionHandler>());
+            kestrel.ListenUnixSocketFile(sockets.LineSocketPath, file, ListenLines);
         }
     }
 

@@ -40,6 +40,16 @@ internal sealed class PeerCredentialConnectionMiddleware(
 
         using (credential)
         {
+            if (!Thread.CurrentThread.IsThreadPoolThread)
+            {
+                // The gate's decision may block: the endpoint's rules can read /proc, hash an executable or
+                // ask the user database, and a refusal's log line reads the executable's path. None of that
+                // may run on an I/O thread (each of the runtime's epoll threads serves many sockets).
+                // Kestrel starts every connection on the thread pool, so this costs nothing there; it holds
+                // the line for a server or transport that starts connections inline.
+                await Task.Yield();
+            }
+
             if (gate.Enter(credential, options.AuthorizePeer, connection.ConnectionId, connection.LocalEndPoint) is { } refusal)
             {
                 if (options.OnRefused is { } onRefused)

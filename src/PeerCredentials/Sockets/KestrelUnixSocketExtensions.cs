@@ -22,6 +22,7 @@ public static class KestrelUnixSocketExtensions
         ArgumentNullException.ThrowIfNull(services);
         EnsureLinux(nameof(AddUnixSocketFiles));
         services.TryAddSingleton<UnixSocketFileBinder>();
+        services.TryAddSingleton<DirectSocketEndpoints>();
         services.AddPeerCredentialGate(); // the listener takes the gate's first decision at accept()
         // Registered after Kestrel's own transport, so Kestrel picks it for Unix socket endpoints.
         services.AddSingleton<IConnectionListenerFactory, UnixSocketListenerFactory>();

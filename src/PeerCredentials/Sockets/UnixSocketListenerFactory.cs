@@ -14,11 +14,14 @@ namespace PeerCredentials.Sockets;
 /// pipe, buffer or scheduling work is spent on the connection: the peer's credentials are read (once:
 /// they travel with the connection as its <see cref="IPeerCredentialFeature"/>), and a uid over its
 /// connect rate is closed on the spot. After every so many such refusals (a connect flood) the listener
-/// pauses a moment, so that refusing cannot take the CPU from the connections already open.
+/// pauses a moment, so that refusing cannot take the CPU from the connections already open. An endpoint
+/// with <c>UseDirectSocket()</c> gets its connections as bare sockets (<see cref="DirectSocketConnection"/>)
+/// instead of Kestrel's transport connections.
 /// </summary>
 internal sealed class UnixSocketListenerFactory(
     IOptions<SocketTransportOptions> transport,
     PeerCredentialGate gate,
+    DirectSocketEndpoints direct,
     ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     // Unix sockets by path or abstract name, and those handed over by systemd (ListenHandle).
@@ -43,7 +46,8 @@ internal sealed class UnixSocketListenerFactory(
             throw;
         }
 
-        var factory = new SocketConnectionContextFactory(
+        // An endpoint with UseDirectSocket() needs none of Kestrel's transport: its connections are their sockets.
+        var factory = direct.Contains(endpoint) ? null : new SocketConnectionContextFactory(
             new SocketConnectionFactoryOptions
             {
                 IOQueueCount = options.IOQueueCount,
@@ -62,7 +66,8 @@ internal sealed class UnixSocketListenerFactory(
         public bool Enabled => RefusalsBeforePause > 0 && Pause > TimeSpan.Zero;
     }
 
-    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory factory, PeerCredentialGate gate, FloodPacing pacing, ILogger logger) : IConnectionListener
+    // factory is null for an endpoint with UseDirectSocket(): its connections are their bare sockets.
+    private sealed class Listener(Socket socket, EndPoint endpoint, SocketConnectionContextFactory? factory, PeerCredentialGate gate, FloodPacing pacing, ILogger logger) : IConnectionListener
     {
         private static readonly TimeSpan MinBackOff = TimeSpan.FromMilliseconds(50);
         private static readonly TimeSpan MaxBackOff = TimeSpan.FromSeconds(1);
@@ -136,7 +141,7 @@ internal sealed class UnixSocketListenerFactory(
                 switch (gate.Accept(accepted, out var credential))
                 {
                     case AcceptDecision.Admit:
-                        var connection = factory.Create(accepted);
+                        ConnectionContext connection = factory is null ? new DirectSocketConnection(accepted) : factory.Create(accepted);
                         connection.Features.Set<IPeerCredentialFeature>(new PeerCredentialFeature(credential!));
                         return connection;
                     case AcceptDecision.RateLimited:
@@ -159,7 +164,7 @@ internal sealed class UnixSocketListenerFactory(
         {
             _unbound.Cancel();
             socket.Dispose();
-            factory.Dispose();
+            factory?.Dispose();
             return ValueTask.CompletedTask;
         }
     }
