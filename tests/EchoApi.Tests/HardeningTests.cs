@@ -175,15 +175,22 @@ public sealed class HardeningTests
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.settimeout(30)
                 s.connect(path)
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 try:
-                    if s.recv(4096).startswith(b"HTTP/1.1 200"):
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    answer = b""
+                    while b"\r\n" not in answer:
+                        more = s.recv(4096)
+                        if not more:
+                            break
+                        answer += more
+                    if answer.startswith(b"HTTP/1.1 200"):
                         answered += 1
                         held.append(s)
                 except OSError:
-                    pass
-            with open(done, "w") as f:
+                    pass  # closed at connect, before the request (EPIPE) or under it (ECONNRESET)
+            with open(done + ".part", "w") as f:
                 f.write(str(answered))
+            os.rename(done + ".part", done)
             for _ in range(600):
                 if os.path.exists(release):
                     break
@@ -194,9 +201,18 @@ public sealed class HardeningTests
         var holders = new List<Task<Command.Result>>();
         async Task<string> HoldAsync(uint uid, string done)
         {
-            holders.Add(Command.RunAsync([.. Command.AsUser(uid), "/usr/bin/python3", "-c", Hold, server.SocketPath, done, release], timeout: TimeSpan.FromSeconds(60)));
-            for (var i = 0; i < 400 && !File.Exists(done); i++)
+            var holder = Command.RunAsync([.. Command.AsUser(uid), "/usr/bin/python3", "-c", Hold, server.SocketPath, done, release], timeout: TimeSpan.FromSeconds(60));
+            holders.Add(holder);
+            var deadline = Stopwatch.StartNew();
+            while (!File.Exists(done))
             {
+                if (holder.IsCompleted)
+                {
+                    var result = await holder;
+                    Assert.Fail($"The holder as uid {uid} ended ({result.ExitCode}) before it wrote how many it holds: {result.Stderr}");
+                }
+
+                Assert.True(deadline.Elapsed < UnixHttp.Timeout, $"The holder as uid {uid} did not say how many it holds in time.");
                 await Task.Delay(50, Cancel);
             }
 
