@@ -179,8 +179,10 @@ public sealed class WebSocketConformanceTests
             ["EchoApi:IdleTimeout"] = "00:00:01.500",
             ["EchoApi:KeepAliveInterval"] = "00:00:00.300",
         });
-        using var client = await RawWebSocket.ConnectAsync(server.SocketPath, Cancel);
+        // Timed from before the handshake: the server's idle clock starts with the upgrade, so however slow
+        // the handshake's answer is to arrive, the time measured here is never shorter than the server's.
         var started = Stopwatch.GetTimestamp();
+        using var client = await RawWebSocket.ConnectAsync(server.SocketPath, Cancel);
 
         var pings = 0;
         RawWebSocket.Frame? frame;
