@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -130,8 +131,10 @@ public sealed class GateTests
     {
         var limiter = new PeerRateLimiter(10, [Owner]);
 
+        var started = Stopwatch.GetTimestamp();
         var passed = Enumerable.Range(0, 25).Count(_ => limiter.TryTake(2000));
-        Assert.Equal(20, passed); // twice the rate, at once
+        var refilled = (int)(10 * Stopwatch.GetElapsedTime(started).TotalSeconds); // nothing, unless this thread was held up
+        Assert.InRange(passed, 20, 20 + refilled); // twice the rate, at once
         Assert.True(Enumerable.Range(0, 1000).All(_ => limiter.TryTake(Owner)));
         Assert.True(limiter.TryTake(2001)); // every uid has its own bucket
     }
