@@ -253,7 +253,9 @@ public sealed class FirstRunTests : IDisposable
         Assert.Equal(403, member.Status); // it connects (the directory let it through), and the owner policy refuses it
         Assert.Equal(7, outsider.ExitCode); // not in the group: cannot even connect
         Assert.Equal(0b111_001_000, (int)File.GetUnixFileMode(directory));
-        Assert.Contains($"EchoApi:SocketGroup '{Group}': members of the group can connect, but the owner-only policy refuses them", server.Stdout, StringComparison.Ordinal);
+        // Said just after "EchoApi listening", which is all that starting waited for.
+        const string Warning = "members of the group can connect, but the owner-only policy refuses them";
+        Assert.Contains($"EchoApi:SocketGroup '{Group}': {Warning}", await server.WaitForOutputAsync(Warning), StringComparison.Ordinal);
     }
 
     [Fact]
