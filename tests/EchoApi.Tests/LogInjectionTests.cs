@@ -102,14 +102,7 @@ public sealed class LogInjectionTests : IDisposable
     }
 
     private static async Task<IReadOnlyList<string>> WaitForAsync(EchoApiFactory server, string text)
-    {
-        for (var i = 0; i < 100 && !server.Logs.Entries.Any(e => e.Message.Contains(text, StringComparison.Ordinal)); i++)
-        {
-            await Task.Delay(50, Cancel);
-        }
-
-        return [.. server.Logs.Entries.Select(e => e.Message)];
-    }
+        => [.. (await server.Logs.WaitForAsync(e => e.Message.Contains(text, StringComparison.Ordinal), Cancel)).Select(e => e.Message)];
 
     private static void AssertNoRawControlCharacters(IReadOnlyList<string> logs)
     {
