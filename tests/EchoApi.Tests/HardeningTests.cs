@@ -97,7 +97,7 @@ public sealed class HardeningTests
         else
         {
             using var socket = await UnixHttp.ConnectAsync(server.SocketPath, Cancel);
-            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Cancel);
+            await SendUnlessClosedAsync(socket, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray());
             Assert.Equal(0, await ReceiveOrResetAsync(socket));
         }
 
