@@ -44,7 +44,8 @@ public sealed class AllowRuleTests : IDisposable
         Assert.Contains("[user:daemon]", detail, StringComparison.Ordinal);
         Assert.Contains("[uid:4001]", detail, StringComparison.Ordinal);
 
-        Assert.Contains("Besides the owner (uid 0), these rules admit peers, tried in order: user:daemon; uid:4001", server.Stdout, StringComparison.Ordinal);
+        const string Rules = "Besides the owner (uid 0), these rules admit peers, tried in order: user:daemon; uid:4001";
+        Assert.Contains(Rules, await server.WaitForOutputAsync(Rules), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -254,7 +254,9 @@ public sealed class FirstRunTests : IDisposable
         Assert.Equal(200, member.Status); // it connects (the directory let it through), and the group's rule admits it
         Assert.Equal(7, outsider.ExitCode); // not in the group: cannot even connect
         Assert.Equal(0b111_001_000, (int)File.GetUnixFileMode(directory));
-        Assert.Contains($"these rules admit peers, tried in order: EchoApi:SocketGroup (gid:{Group})", server.Stdout, StringComparison.Ordinal);
+        // Said just after "EchoApi listening", which is all that starting waited for.
+        var rules = $"these rules admit peers, tried in order: EchoApi:SocketGroup (gid:{Group})";
+        Assert.Contains(rules, await server.WaitForOutputAsync(rules), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -184,7 +184,15 @@ public sealed class LineSocketTests
         using var server = EchoApiFactory.Start(new Dictionary<string, string?> { ["EchoApi:Owner"] = "12345" });
         using var socket = await UnixHttp.ConnectAsync(server.LineSocketPath, Cancel);
 
-        await socket.SendAsync("hello\n"u8.ToArray(), Cancel);
+        try
+        {
+            await socket.SendAsync("hello\n"u8.ToArray(), Cancel);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset)
+        {
+            // The server refuses at connect and reads what arrives for a second only: a client held up longer
+            // than that (a loaded machine) finds the connection closed. The answer is waiting all the same.
+        }
 
         Assert.Equal("Unauthorized access\n", await ReadToEndAsync(socket));
     }

@@ -36,7 +36,8 @@ public sealed class RelayTests : IDisposable
         Assert.Equal(new FileInfo("/proc/self/exe").LinkTarget, me.RootElement.GetProperty("executable").GetString());
 
         // Logged once, as the connection came in.
-        await WaitForAsync(() => server.Stdout.Contains("comes through a relay (/usr/bin/socat): these peer credentials describe the relay, not its client", StringComparison.Ordinal));
+        const string Relayed = "comes through a relay (/usr/bin/socat): these peer credentials describe the relay, not its client";
+        Assert.Contains(Relayed, await server.WaitForOutputAsync(Relayed), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -78,15 +79,5 @@ public sealed class RelayTests : IDisposable
 
         Assert.Equal(1, await server.WaitForExitAsync());
         Assert.Contains("EchoApi:RelayExecutables '/usr/bin/socat' is not an executable's file name", server.Stderr, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + UnixHttp.Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The expected log line did not come.");
-            await Task.Delay(20, Cancel);
-        }
     }
 }

@@ -84,12 +84,14 @@ public sealed class EchoApiProcess : IAsyncDisposable
         throw new TimeoutException($"EchoApi did not listen on {socketPath} in time.");
     }
 
-    /// <summary>Waits until the service has printed <paramref name="text"/> on stdout.</summary>
+    /// <summary>Waits until the service has printed <paramref name="text"/> on stdout; fails, saying what it did print, if it does not in time.</summary>
     public async Task<string> WaitForOutputAsync(string text)
     {
-        for (var i = 0; i < 300 && !Stdout.Contains(text, StringComparison.Ordinal); i++)
+        var waited = Stopwatch.StartNew();
+        while (!Stdout.Contains(text, StringComparison.Ordinal))
         {
             Assert.False(HasExited, $"EchoApi exited: {Stderr}");
+            Assert.True(waited.Elapsed < UnixHttp.Timeout, $"EchoApi did not print '{text}' in {UnixHttp.Timeout}: {Stdout}{Stderr}");
             await Task.Delay(100);
         }
 

@@ -15,6 +15,25 @@ public sealed class LogCollector : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
+    /// <summary>
+    /// Waits until an entry matching <paramref name="match"/> is in, for what the server logs after the
+    /// client has seen the effect (a hang-up it noticed later, a refusal logged by a process of its own);
+    /// fails, with everything logged, if none comes within <see cref="UnixHttp.Timeout"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<(LogLevel Level, string Category, string Message)>> WaitForAsync(Func<(LogLevel Level, string Category, string Message), bool> match, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var entries = Entries;
+        while (!entries.Any(match))
+        {
+            Assert.True(waited.Elapsed < UnixHttp.Timeout, "The expected log entry did not come. The log:\n" + string.Join("\n", entries.Select(e => $"{e.Level} {e.Category}: {e.Message}")));
+            await Task.Delay(50, cancellationToken);
+            entries = Entries;
+        }
+
+        return entries;
+    }
+
     public void Dispose()
     {
     }

@@ -72,6 +72,22 @@ public static class RawHttp
     }
 
     /// <summary>
+    /// Sends <paramref name="request"/>, head and body, in one write (so that it reaches the server whole,
+    /// as one read when it is small) and reads the answer until the server closes.
+    /// </summary>
+    public static async Task<Response> ExchangeAsync(string socketPath, byte[] request, CancellationToken cancellationToken = default)
+    {
+        using var socket = await UnixHttp.ConnectAsync(socketPath, cancellationToken);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(UnixHttp.Timeout);
+        await stream.WriteAsync(request, timeout.Token);
+        var received = new MemoryStream();
+        await ReadToEndAsync(stream, received, timeout.Token);
+        return Parse(received.ToArray());
+    }
+
+    /// <summary>
     /// Reads until the server closes. A server that answers before reading the whole request and then closes
     /// leaves unread bytes in its socket, and the kernel reports that close to the client as a reset once the
     /// answer has been read (as TCP does): an answer already received is kept, as curl keeps it.
