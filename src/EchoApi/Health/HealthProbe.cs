@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using EchoApi.Settings;
 using PeerCredentials;
 using PeerCredentials.Client;
@@ -13,6 +15,9 @@ namespace EchoApi.Health;
 internal static class HealthProbe
 {
     public const string Switch = "--health";
+
+    // /healthz answers "ok"; anything near this size is not the service.
+    private const int MaxAnswerBytes = 64 * 1024;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -41,32 +46,81 @@ internal static class HealthProbe
 
         // The server must run as this uid (the service's own, when a container or unit asks) or as root:
         // another uid that took the path or the abstract name first is not asked at all.
-        using var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = UnixSocketClient.ConnectCallback(path, UnixAccounts.EffectiveUserId, allowRoot: true),
-        };
-        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
+        // One HTTP/1.0 request on the checked socket, not HttpClient: the probe is the service's only HTTP
+        // client, and HttpClient with its TLS and proxy code would add about a megabyte to the native
+        // binary, all of it loaded (and its type data rehydrated) at every start of the service itself.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            var answer = await client.GetStringAsync(new Uri("http://localhost/healthz"));
-            await Console.Out.WriteLineAsync($"{path}: {answer}");
-            return answer == "ok" ? 0 : 1;
+            using var socket = await UnixSocketClient.ConnectAsync(path, UnixAccounts.EffectiveUserId, allowRoot: true, timeout.Token);
+            var (status, body) = await GetAsync(socket, "/healthz", timeout.Token);
+            if (status != 200)
+            {
+                await Console.Error.WriteLineAsync($"echoapi: {path} is not healthy: it answered {status} to GET /healthz");
+                return 1;
+            }
+
+            await Console.Out.WriteLineAsync($"{path}: {body}");
+            return body == "ok" ? 0 : 1;
         }
-        catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.AddressNotAvailable })
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
         {
             // A file nobody listens on (left by a killed instance), or an abstract name nobody holds.
             await Console.Error.WriteLineAsync($"echoapi: nothing listens on {path} (is the service running?)");
             return 1;
         }
-        catch (HttpRequestException e) when (e.InnerException is UntrustedServerException untrusted)
+        catch (UntrustedServerException untrusted)
         {
             await Console.Error.WriteLineAsync($"echoapi: {untrusted.Message}");
             return 1;
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync($"echoapi: {path} is not healthy: no answer within 5 seconds");
+            return 1;
+        }
+        catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
         {
             await Console.Error.WriteLineAsync($"echoapi: {path} is not healthy: {e.Message}");
             return 1;
         }
     }
+
+    /// <summary>
+    /// Sends <c>GET <paramref name="target"/></c> as HTTP/1.0 (the server then sends the body as it is and
+    /// closes: no chunked encoding to undo) and reads the answer, at most <see cref="MaxAnswerBytes"/>.
+    /// </summary>
+    internal static async Task<(int Status, string Body)> GetAsync(Socket socket, string target, CancellationToken cancellationToken)
+    {
+        var request = Encoding.ASCII.GetBytes($"GET {target} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+        var answer = new byte[MaxAnswerBytes];
+        var length = 0;
+        int read;
+        while ((read = await socket.ReceiveAsync(answer.AsMemory(length), SocketFlags.None, cancellationToken)) > 0)
+        {
+            length += read;
+            if (length == answer.Length)
+            {
+                throw new InvalidDataException($"the answer to GET {target} is over {MaxAnswerBytes} bytes");
+            }
+        }
+
+        return Parse(answer.AsSpan(0, length), target);
+    }
+
+    /// <summary>The status and the body of a whole HTTP/1.x answer whose body ends where the connection did.</summary>
+    internal static (int Status, string Body) Parse(ReadOnlySpan<byte> answer, string target)
+    {
+        var end = answer.IndexOf("\r\n\r\n"u8);
+        // "HTTP/1.x 200 ...": the status is the three digits after the version and a space.
+        if (end < 0 || answer.Length < 12 || !answer.StartsWith("HTTP/1."u8) || answer[8] != (byte)' '
+            || !int.TryParse(answer.Slice(9, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+        {
+            throw new InvalidDataException($"the answer to GET {target} is not HTTP");
+        }
+
+        return (status, Encoding.UTF8.GetString(answer[(end + 4)..]));
+    }
+
 }
