@@ -41,6 +41,7 @@ internal sealed class PeerProcess : IDisposable
     private readonly Socket? _socket;
     private readonly Lazy<Fact> _executablePath;
     private readonly Lazy<Fact> _executableSha256;
+    private string? _glance; // /proc/PID/exe by pid alone, once asked; empty when it could not be read
     private readonly Lock _pidFdLock = new();
     private SafeFileHandle? _pidFd;
     private string? _noPidFd;
@@ -92,7 +93,10 @@ internal sealed class PeerProcess : IDisposable
             return true; // already known, or nothing to glance at: the confirmed answer decides
         }
 
-        return Libc.TryReadLink(ExeLink(_processId), out var glance) == 0 && glance is not null && PeerRelays.IsRelay(glance, relayNames);
+        // Kept, so the gate's relay log, a not-relay rule and /whoami glance once between them. Two threads
+        // may both read it at first; they read the same link.
+        var glance = _glance ??= Libc.TryReadLink(ExeLink(_processId), out var target) == 0 && target is not null ? target : string.Empty;
+        return glance.Length > 0 && PeerRelays.IsRelay(glance, relayNames);
     }
 
     /// <summary>Whether the executable's path has been read (and the pidfd taken for it).</summary>
