@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -75,11 +76,20 @@ public sealed class PolicyTests
         Assert.Equal(2, counting.Checks);
     }
 
-    [Fact]
-    public async Task AuthorizeAttributeNamedPolicyAndAuthorizationServiceAllFailClosed()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // with the library's evaluator, as a daemon like EchoApi runs it
+    public async Task AuthorizeAttributeNamedPolicyAndAuthorizationServiceAllFailClosed(bool peerCredentialEvaluator)
     {
         await using var host = await PeerHost.StartAsync(
-            services => AuthenticationTests.AddOwnerOnly(services),
+            services =>
+            {
+                AuthenticationTests.AddOwnerOnly(services);
+                if (peerCredentialEvaluator)
+                {
+                    services.AddPeerCredentialPolicyEvaluator();
+                }
+            },
             app =>
             {
                 app.MapGet("/attribute", [Authorize] () => "ok");
@@ -169,6 +179,38 @@ public sealed class PolicyTests
     private static Task<PeerHost> HostAsync(bool allowRoot = false) => PeerHost.StartAsync(
         services => AuthenticationTests.AddOwnerOnly(services, allowRoot),
         app => app.MapGet("/", () => "ok"));
+
+    [Fact]
+    public async Task AScopedClaimsTransformationRunsUnderTheEvaluatorWithScopesValidated()
+    {
+        // Apps register their IClaimsTransformation scoped as often as not; the Development environment validates
+        // scopes, so the evaluator (a singleton) must not resolve one from the root provider.
+        await using var host = await PeerHost.StartAsync(
+            services =>
+            {
+                services.AddAuthentication().AddPeerCredential(o => o.ResolveNames = false);
+                services.AddAuthorization(o => o.AddPolicy("Owner", p => p.AddAuthenticationSchemes(PeerCredentialAuthenticationDefaults.AuthenticationScheme).RequireSocketOwner(Owner)));
+                services.AddPeerCredentialPolicyEvaluator();
+                services.AddScoped<IClaimsTransformation, AddsARole>();
+            },
+            app => app.MapGet("/roles", (ClaimsPrincipal user) => string.Join(",", user.FindAll(ClaimTypes.Role).Select(c => c.Value))).RequireAuthorization("Owner"),
+            validateScopes: true);
+
+        var owner = await host.SendAsync("GET", "/roles", new FakeConnection(Owner));
+        Assert.Equal(HttpStatusCode.OK, owner.Status);
+        Assert.Equal("echo-user", owner.Body); // the app's transformation ran
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.SendAsync("GET", "/roles", new FakeConnection(1234))).Status);
+    }
+
+    private sealed class AddsARole : IClaimsTransformation
+    {
+        public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
+        {
+            var transformed = principal.Clone();
+            transformed.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "echo-user")]));
+            return Task.FromResult(transformed);
+        }
+    }
 
     private sealed class CountingRequirement : PeerCredentialRequirement
     {

@@ -21,14 +21,17 @@ namespace PeerCredentials.Authorization;
 internal sealed class PeerCredentialPolicyEvaluator(
     IAuthenticationSchemeProvider schemes,
     IOptionsMonitor<PeerCredentialAuthenticationOptions> options,
-    IServiceProvider services,
     PeerCredentialMetrics metrics) : IPolicyEvaluator
 {
+    private const int Unknown = -1;
+
     private readonly ConditionalWeakTable<AuthorizationPolicy, StrongBox<bool>> _peerOnly = [];
 
     // With a claims transformation of the app's, every principal must go through the authentication
     // service, which runs it; without one, the connection's identity can be put on the request directly.
-    private readonly bool _transformsClaims = services.GetService<IClaimsTransformation>() is not (null or NoopClaimsTransformation);
+    // Asked of the first request's services, not the root provider: apps register transformations scoped as
+    // often as not, and a scoped service taken from the root throws where scopes are validated (Development).
+    private int _transformsClaims = Unknown;
 
     public async Task<AuthenticateResult> AuthenticateAsync(AuthorizationPolicy policy, HttpContext context)
     {
@@ -45,7 +48,7 @@ internal sealed class PeerCredentialPolicyEvaluator(
             // The policy names the peer-credential scheme, and there is nothing to transform: the request's
             // principal is the connection's identity, as the scheme would have built it, without the
             // authentication service's per-request machinery.
-            if (!_transformsClaims && policy.AuthenticationSchemes.Count == 1
+            if (!TransformsClaims(context) && policy.AuthenticationSchemes.Count == 1
                 && context.Features.Get<IPeerCredentialFeature>()?.Credential is { } credential)
             {
                 var scheme = policy.AuthenticationSchemes[0];
@@ -72,6 +75,19 @@ internal sealed class PeerCredentialPolicyEvaluator(
         var result = await Framework(context).AuthorizeAsync(policy, authenticationResult, context, resource);
         metrics.RequestDecided(policy, context, result.Succeeded);
         return result;
+    }
+
+    private bool TransformsClaims(HttpContext context)
+    {
+        var known = Volatile.Read(ref _transformsClaims);
+        if (known == Unknown)
+        {
+            // The registration, not the instance, decides; every request's scope has the same one.
+            known = context.RequestServices.GetService<IClaimsTransformation>() is not (null or NoopClaimsTransformation) ? 1 : 0;
+            Volatile.Write(ref _transformsClaims, known);
+        }
+
+        return known == 1;
     }
 
     // The request's principal holds the identity of this connection's peer, and no other.

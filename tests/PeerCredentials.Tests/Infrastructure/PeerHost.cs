@@ -28,10 +28,12 @@ public sealed class PeerHost : IAsyncDisposable
 
     public LogCollector Logs { get; }
 
-    public static async Task<PeerHost> StartAsync(Action<IServiceCollection> services, Action<WebApplication> endpoints)
+    public static async Task<PeerHost> StartAsync(Action<IServiceCollection> services, Action<WebApplication> endpoints, bool validateScopes = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
+        // What the Development environment turns on: a scoped service resolved from the root provider throws.
+        builder.Host.UseDefaultServiceProvider(provider => provider.ValidateScopes = validateScopes);
         var logs = new LogCollector();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
         services(builder.Services);
