@@ -46,9 +46,13 @@ public sealed class ResultHandlerTests
         Assert.Equal(HttpStatusCode.OK, admin.Status);
         Assert.DoesNotContain(host.Logs.Warnings, w => w.Contains("/admin", StringComparison.Ordinal));
 
-        // The peer-credential policy's: problem details saying why.
+        // The peer-credential policy's: problem details saying why, 403 for a stranger and 401 for a request
+        // that came with no peer credentials at all (not over a Unix socket).
         Assert.Equal(HttpStatusCode.Forbidden, stranger.Status);
         Assert.Equal("application/problem+json", stranger.ContentType);
+        var noPeer = await host.SendAsync("GET", "/peer", connection: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, noPeer.Status);
+        Assert.Equal("application/problem+json", noPeer.ContentType);
     }
 
     [Fact]
