@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using EchoApi.Settings;
 using Microsoft.Extensions.Options;
 using PeerCredentials;
@@ -19,11 +18,12 @@ public static class WhoAmIEndpoints
         return group;
     }
 
-    internal static WhoAmIResponse WhoAmI(ClaimsPrincipal user, IOptions<AccessSettings> access, AccessRules rules)
+    internal static WhoAmIResponse WhoAmI(HttpContext context, IOptions<AccessSettings> access, AccessRules rules)
     {
-        // The owner policy has run, so the principal is a peer's. The answer comes from the kernel's
-        // typed credential, not from claims, which a claims transformation may have added to.
-        var peer = user.GetPeerIdentity()?.Credential ?? throw new InvalidOperationException("GET /whoami ran without a peer-credential identity.");
+        // The access policy has run. The answer comes from the kernel's typed credential for this connection,
+        // read at accept, not from the principal, to which a claims transformation may have added claims or
+        // even identities.
+        var peer = context.Features.Get<IPeerCredentialFeature>()?.Credential ?? throw new InvalidOperationException("GET /whoami ran on a connection without peer credentials.");
         return new WhoAmIResponse(
             Uid: peer.UserId,
             Gid: peer.GroupId,
