@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -71,7 +70,7 @@ public sealed class PeerPidReuseTests
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.Listen(4);
 
-        var peer = Start(tool, "-c", Peer, socketPath);
+        var peer = Command.Start(tool, "-c", Peer, socketPath);
         try
         {
             using var first = await AcceptAsync(listener);
@@ -99,7 +98,7 @@ public sealed class PeerPidReuseTests
             File.Copy("/usr/bin/python3", tool);
             await File.AppendAllTextAsync(tool, "\n", Cancel);
             var impostorHash = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(tool, Cancel)));
-            using var recycler = Start("/usr/bin/python3", "-c", Recycler, pid.ToString(CultureInfo.InvariantCulture), tool, "-c", "import sys; sys.stdin.readline()");
+            using var recycler = Command.Start("/usr/bin/python3", "-c", Recycler, pid.ToString(CultureInfo.InvariantCulture), tool, "-c", "import sys; sys.stdin.readline()");
             try
             {
                 var line = await recycler.StandardOutput.ReadLineAsync(Cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(60), Cancel);
@@ -154,23 +153,6 @@ public sealed class PeerPidReuseTests
 
             peer.Dispose();
         }
-    }
-
-    private static Process Start(params string[] commandLine)
-    {
-        var start = new ProcessStartInfo(commandLine[0])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in commandLine.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException($"Could not start {commandLine[0]}.");
     }
 
     private static async Task<Socket> AcceptAsync(Socket listener)

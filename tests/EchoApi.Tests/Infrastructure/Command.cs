@@ -17,22 +17,28 @@ public static class Command
         return ["setpriv", $"--reuid={uid}", $"--regid={uid}", groupArgument, "--"];
     }
 
-    public static async Task<Result> RunAsync(IEnumerable<string> commandLine, byte[]? stdin = null, TimeSpan? timeout = null)
+    /// <summary>Starts a program with its standard input, output and error redirected; the caller reads them and disposes it.</summary>
+    public static Process Start(params string[] commandLine)
     {
-        var arguments = commandLine.ToArray();
-        var start = new ProcessStartInfo(arguments[0])
+        var start = new ProcessStartInfo(commandLine[0])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in arguments.Skip(1))
+        foreach (var argument in commandLine.Skip(1))
         {
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {arguments[0]}.");
+        return Process.Start(start) ?? throw new InvalidOperationException($"Could not start {commandLine[0]}.");
+    }
+
+    public static async Task<Result> RunAsync(IEnumerable<string> commandLine, byte[]? stdin = null, TimeSpan? timeout = null)
+    {
+        string[] arguments = [.. commandLine];
+        using var process = Start(arguments);
         using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         var stdout = new MemoryStream();
         var readOut = process.StandardOutput.BaseStream.CopyToAsync(stdout, cancel.Token);
